@@ -1,0 +1,208 @@
+"""``FakeVexa``: one fake Vexa deployment, usable in-process or on a loopback port.
+
+fake = FakeVexa(profile="docs", seed=7)
+alice = fake.create_user()
+with fake.client(alice) as client:              # httpx.Client, no socket
+    client.post("/bots", json={"platform": "google_meet", "native_meeting_id": "abc-defg-hij"})
+fake.advance(5)                                  # virtual time: the bot is active now
+
+with fake.serve() as server:                     # the same fake over real TCP
+    requests.get(f"{server.url}/bots/status", headers={"X-API-Key": alice.api_key})
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from harness._clock import Clock, VirtualClock
+from harness.errors import ConfigurationError, ServerError
+from harness.server.inprocess import AsyncInProcessTransport, InProcessTransport
+from harness.server.loopback import LoopbackServer
+from harness.vexa.exceptions import VexaError
+from harness.vexa.lifecycle import Lifecycle
+from harness.vexa.model import SCOPES, Meeting, VexaModel
+from harness.vexa.profiles import Profile, get_profile
+from harness.web.app import VexaApp
+from harness.web.messages import Request, Response
+
+__all__ = ["Account", "FakeVexa"]
+
+#: The base URL in-process clients use; any host works, this one reads well in tracebacks.
+IN_PROCESS_BASE_URL = "http://vexa.test"
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A user of the fake and one of their API keys."""
+
+    user_id: int
+    email: str
+    api_key: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"X-API-Key": self.api_key}
+
+
+class FakeVexa:
+    """A stateful fake Vexa: model, clock and application, with ways to reach it."""
+
+    def __init__(
+        self,
+        profile: str | Profile = "docs",
+        seed: int = 0,
+        *,
+        clock: Clock | None = None,
+        lifecycle: Lifecycle | None = None,
+    ) -> None:
+        self.profile = get_profile(profile)
+        self.seed = seed
+        self.clock: Clock = clock if clock is not None else VirtualClock()
+        self.model = VexaModel(self.clock, self.profile, seed, lifecycle)
+        self.app = VexaApp(self.model)
+        #: Exceptions the fake raised while answering; :meth:`check` re-raises the first.
+        self.errors: list[BaseException] = []
+
+    # ------------------------------------------------------------------ answering
+
+    def handle(self, request: Request) -> Response:
+        """Answer one request; an internal crash is recorded, then re-raised."""
+        try:
+            return self.app.handle(request)
+        except Exception as exc:
+            self.errors.append(exc)
+            raise
+
+    def check(self) -> None:
+        """Raise :class:`ServerError` if the fake crashed while answering any request."""
+        if self.errors:
+            first = self.errors[0]
+            raise ServerError(f"the fake Vexa crashed while answering: {first!r}") from first
+
+    # ------------------------------------------------------------------ users
+
+    def create_user(
+        self,
+        email: str | None = None,
+        *,
+        scopes: tuple[str, ...] = SCOPES,
+        max_concurrent_bots: int = 10,
+        api_key: str | None = None,
+    ) -> Account:
+        """A new user with one API key (every scope unless told otherwise)."""
+        with self.app.lock:
+            try:
+                if api_key is not None and api_key in self.model.keys:
+                    raise ConfigurationError(f"API key {api_key!r} is already in use")
+                user = self.model.create_user(email, max_concurrent_bots=max_concurrent_bots)
+                key = self.model.create_key(user.id, tuple(scopes), token=api_key)
+            except VexaError as exc:
+                raise ConfigurationError(f"cannot create user: {exc.detail}") from None
+        return Account(user.id, user.email, key.token)
+
+    def create_key(self, account: Account | int, scopes: tuple[str, ...] = SCOPES) -> str:
+        """Another API key for an existing user."""
+        user_id = account if isinstance(account, int) else account.user_id
+        with self.app.lock:
+            try:
+                return self.model.create_key(user_id, tuple(scopes)).token
+            except VexaError as exc:
+                raise ConfigurationError(f"cannot create key: {exc.detail}") from None
+
+    # ------------------------------------------------------------------ time and lifecycle
+
+    def advance(self, seconds: float) -> float:
+        """Move virtual time forward and let the lifecycle catch up; returns the new time."""
+        if not isinstance(self.clock, VirtualClock):
+            raise ConfigurationError(
+                "advance() needs a virtual clock; this fake runs on real time "
+                "(create it with FakeVexa(clock=VirtualClock()) or omit clock=)"
+            )
+        with self.app.lock:
+            now = self.clock.advance(seconds)
+            self.model.advance(now)
+        return now
+
+    def meeting(self, meeting_id: int) -> Meeting:
+        meeting = self.model.meetings.get(meeting_id)
+        if meeting is None:
+            raise ConfigurationError(f"no meeting with id {meeting_id}")
+        return meeting
+
+    def admit(self, meeting_id: int) -> None:
+        """Let a bot waiting in the lobby into the meeting."""
+        self._control("admit", meeting_id)
+
+    def reject(self, meeting_id: int) -> None:
+        """Refuse a bot at the lobby: it fails with ``awaiting_admission_rejected``."""
+        self._control("reject", meeting_id)
+
+    def end(self, meeting_id: int) -> None:
+        """End the meeting around the bot: it completes with ``left_alone``."""
+        self._control("end", meeting_id)
+
+    def evict(self, meeting_id: int) -> None:
+        """Remove the bot from the meeting: it fails with ``evicted``."""
+        self._control("evict", meeting_id)
+
+    def fail(self, meeting_id: int, reason: str | None = None, stage: str | None = None) -> None:
+        """Make the bot fail now, at its current stage unless ``stage`` is given."""
+        with self.app.lock:
+            try:
+                self.model.fail(self.meeting(meeting_id), reason, stage)
+            except VexaError as exc:
+                raise ConfigurationError(str(exc.detail)) from None
+
+    def _control(self, action: str, meeting_id: int) -> None:
+        with self.app.lock:
+            meeting = self.meeting(meeting_id)
+            try:
+                getattr(self.model, action)(meeting)
+            except VexaError as exc:
+                raise ConfigurationError(str(exc.detail)) from None
+
+    # ------------------------------------------------------------------ ways in
+
+    def transport(self) -> httpx.BaseTransport:
+        return InProcessTransport(self.handle)
+
+    def async_transport(self) -> httpx.AsyncBaseTransport:
+        return AsyncInProcessTransport(self.handle)
+
+    def client(self, account: Account | None = None, **kwargs: Any) -> httpx.Client:
+        """An ``httpx.Client`` wired to this fake in-process (with the account's key)."""
+        headers = {**(account.headers if account else {}), **kwargs.pop("headers", {})}
+        return httpx.Client(
+            base_url=IN_PROCESS_BASE_URL, transport=self.transport(), headers=headers, **kwargs
+        )
+
+    def async_client(self, account: Account | None = None, **kwargs: Any) -> httpx.AsyncClient:
+        headers = {**(account.headers if account else {}), **kwargs.pop("headers", {})}
+        return httpx.AsyncClient(
+            base_url=IN_PROCESS_BASE_URL,
+            transport=self.async_transport(),
+            headers=headers,
+            **kwargs,
+        )
+
+    def server(self, host: str = "127.0.0.1", port: int = 0) -> LoopbackServer:
+        """A (not yet started) loopback server for this fake."""
+        return LoopbackServer(self.handle, host, port, max_body_bytes=self.app.max_body_bytes)
+
+    @contextmanager
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[LoopbackServer]:
+        """Serve this fake on a real socket in a background thread for the ``with`` block."""
+        server = self.server(host, port)
+        server.start_in_thread()
+        try:
+            yield server
+        finally:
+            server.stop_thread()
+
+    def __repr__(self) -> str:
+        return f"FakeVexa(profile={self.profile.name!r}, seed={self.seed}, clock={self.clock!r})"

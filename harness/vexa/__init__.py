@@ -1,0 +1,1 @@
+"""The Vexa model: pure domain state, validation rules, views and the profile table."""

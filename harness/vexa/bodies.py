@@ -1,0 +1,160 @@
+"""Request bodies as Vexa (FastAPI + pydantic v2) parses them, and its 422 error lists.
+
+Type errors, missing fields and malformed JSON are reported exactly as FastAPI reports them
+(``{"type", "loc", "msg", "input"[, "ctx"]}`` with ``loc`` starting at ``"body"``). Vexa's own
+semantic rules (meeting-id formats, passcodes, language codes) live in :mod:`platforms` and are
+rendered per profile by the HTTP layer.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
+
+from harness.vexa.platforms import Platform
+
+__all__ = [
+    "AutomaticLeave",
+    "BodyError",
+    "BotConfigUpdate",
+    "MeetingCreate",
+    "MeetingDataUpdate",
+    "MeetingUpdate",
+    "WebhookUpdate",
+    "parse_body",
+    "validation_item",
+]
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+class AutomaticLeave(BaseModel):
+    """Timeouts in milliseconds; unknown keys are a 422, as in Vexa."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_bot_time: int | None = None
+    max_wait_for_admission: int | None = None
+    max_time_left_alone: int | None = None
+    no_one_joined_timeout: int | None = None
+    waiting_room_timeout: int | None = None
+    everyone_left_timeout: int | None = None
+
+
+class MeetingCreate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    platform: Platform | None = None
+    native_meeting_id: str | None = None
+    bot_name: str | None = None
+    language: str | None = None
+    task: Literal["transcribe", "translate"] | None = None
+    passcode: str | None = None
+    meeting_url: str | None = None
+    transcription_tier: Literal["realtime", "deferred"] = "realtime"
+    recording_enabled: bool | None = None
+    transcribe_enabled: bool | None = None
+    automatic_leave: AutomaticLeave | None = None
+    voice_agent_enabled: bool | None = None
+    camera_enabled: bool | None = None
+    dry_run: bool | None = None
+
+
+class BotConfigUpdate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    language: str | None = None
+    task: Literal["transcribe", "translate"] | None = None
+    allowed_languages: list[str] | None = None
+
+
+class MeetingDataUpdate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    name: str | None = None
+    participants: list[str] | None = None
+    languages: list[str] | None = None
+    notes: str | None = None
+
+
+class MeetingUpdate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    data: MeetingDataUpdate
+
+
+class WebhookUpdate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    webhook_url: HttpUrl
+    webhook_secret: str | None = Field(default=None, max_length=512)
+    webhook_events: dict[str, bool] | None = None
+
+
+class BodyError(Exception):
+    """The body could not be parsed. ``malformed`` is True when it was not JSON at all."""
+
+    def __init__(self, errors: list[dict[str, Any]], *, malformed: bool) -> None:
+        super().__init__(errors[0]["msg"] if errors else "invalid body")
+        self.errors = errors
+        self.malformed = malformed
+
+
+def validation_item(
+    kind: str, loc: list[str | int], msg: str, value: Any, ctx: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """One FastAPI-style validation error entry."""
+    item: dict[str, Any] = {"type": kind, "loc": loc, "msg": msg, "input": value}
+    if ctx is not None:
+        item["ctx"] = ctx
+    return item
+
+
+def _jsonable(value: Any) -> Any:
+    """What FastAPI's encoder makes of pydantic's ctx values (exceptions become ``{}``)."""
+    if isinstance(value, BaseException):
+        return {}
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def parse_body(model: type[Model], raw: bytes) -> Model:
+    """Parse ``raw`` into ``model`` or raise :class:`BodyError` with FastAPI's error list."""
+    if not raw.strip():
+        raise BodyError(
+            [validation_item("missing", ["body"], "Field required", None)], malformed=False
+        )
+    try:
+        payload = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        position = getattr(exc, "pos", 0)
+        reason = getattr(exc, "msg", "Invalid UTF-8")
+        raise BodyError(
+            [
+                validation_item(
+                    "json_invalid", ["body", position], "JSON decode error", {}, {"error": reason}
+                )
+            ],
+            malformed=True,
+        ) from None
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        errors = [
+            validation_item(
+                str(err["type"]),
+                ["body", *err["loc"]],
+                str(err["msg"]),
+                _jsonable(err.get("input")),
+                _jsonable(err["ctx"]) if "ctx" in err else None,
+            )
+            for err in exc.errors(include_url=False)
+        ]
+        raise BodyError(errors, malformed=False) from None

@@ -1,0 +1,1 @@
+"""The HTTP application: request/response values, routing, Vexa routes, control API."""

@@ -1,0 +1,121 @@
+"""The application: one ``Request → Response`` function in front of the Vexa model.
+
+Every transport calls :meth:`VexaApp.handle`. It resolves the route, applies validation and
+authentication in the order the profile's Vexa applies them, runs the handler under one lock
+(so 16 racing threads see a serial history), and renders domain errors as Vexa renders them.
+An unexpected exception is *not* turned into a 500 here: it propagates, so the transport can
+record it and the test that caused it can fail with the real traceback.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from harness.vexa.bodies import BodyError, parse_body, validation_item
+from harness.vexa.exceptions import VexaError
+from harness.vexa.model import VexaModel
+from harness.vexa.platforms import CannotConstructUrl, InvalidField
+from harness.web.endpoints import Call, Endpoint, parse_query
+from harness.web.messages import Request, Response, json_response
+from harness.web.router import Match, Router
+
+__all__ = ["DEFAULT_MAX_BODY", "VexaApp"]
+
+DEFAULT_MAX_BODY = 1_048_576
+
+
+class VexaApp:
+    """The fake Vexa as a thread-safe callable from :class:`Request` to :class:`Response`."""
+
+    def __init__(
+        self,
+        model: VexaModel,
+        routers: tuple[Router[Endpoint], ...] | None = None,
+        *,
+        max_body_bytes: int = DEFAULT_MAX_BODY,
+    ) -> None:
+        if routers is None:
+            from harness.web.control import CONTROL_ROUTER
+            from harness.web.vexa_routes import ROUTER
+
+            routers = (CONTROL_ROUTER, ROUTER)
+        self.model = model
+        self.routers = routers
+        self.max_body_bytes = max_body_bytes
+        self.lock = threading.RLock()
+        self.extra: dict[str, Any] = {}
+
+    def __call__(self, request: Request) -> Response:
+        return self.handle(request)
+
+    def handle(self, request: Request) -> Response:
+        if len(request.body) > self.max_body_bytes:
+            return json_response(413, {"detail": "Request body too large"})
+        with self.lock:
+            try:
+                return self._dispatch(request)
+            except VexaError as exc:
+                return json_response(exc.status, exc.payload(), exc.headers)
+
+    def _resolve(self, request: Request) -> Match[Endpoint] | Response:
+        known = False
+        for router in self.routers:
+            found = router.resolve(request.method, request.path)
+            if isinstance(found, Match):
+                return found
+            known = known or found is True
+        if known:
+            return json_response(405, {"detail": "Method Not Allowed"})
+        return json_response(404, {"detail": "Not Found"})
+
+    def _dispatch(self, request: Request) -> Response:
+        match = self._resolve(request)
+        if isinstance(match, Response):
+            return match
+        endpoint = match.route.handler
+        call = Call(request=request, model=self.model, params=match.params, query={})
+        if self.model.profile.auth_before_validation:
+            self._authenticate(call, endpoint)
+            self._validate(call, endpoint, match)
+        else:
+            self._validate(call, endpoint, match)
+            self._authenticate(call, endpoint)
+        try:
+            return endpoint.handler(call)
+        except InvalidField as exc:
+            raise self._semantic_error(exc) from None
+        except CannotConstructUrl as exc:
+            raise VexaError(self.model.profile.semantic_validation_status, exc.message) from None
+
+    def _authenticate(self, call: Call, endpoint: Endpoint) -> None:
+        if endpoint.auth == "none":
+            return
+        call.user, call.key = self.model.authenticate(call.request.headers.get("x-api-key"))
+        if endpoint.scopes is not None and not endpoint.scopes.intersection(call.key.scopes):
+            raise VexaError(403, "Insufficient scope for this endpoint")
+
+    def _validate(self, call: Call, endpoint: Endpoint, match: Match[Endpoint]) -> None:
+        errors = list(match.errors)
+        call.query, query_errors = parse_query(endpoint.query, call.request)
+        errors += query_errors
+        if endpoint.body is not None:
+            try:
+                call.body = parse_body(endpoint.body, call.request.body)
+            except BodyError as exc:
+                if exc.malformed and self.model.profile.malformed_body_status == 400:
+                    reason = exc.errors[0].get("ctx", {}).get("error", "invalid JSON")
+                    raise VexaError(400, f"Malformed request body: {reason}") from None
+                errors += exc.errors
+        if errors:
+            raise VexaError(422, errors)
+
+    def _semantic_error(self, exc: InvalidField) -> VexaError:
+        status = self.model.profile.semantic_validation_status
+        if status != 422:
+            return VexaError(status, exc.message)
+        loc: list[str | int] = ["body"] if exc.field is None else ["body", exc.field]
+        item = validation_item(
+            "value_error", loc, f"Value error, {exc.message}", exc.value, {"error": {}}
+        )
+        return VexaError(422, [item])

@@ -1,0 +1,126 @@
+"""A small pure router: method + path template → handler, with typed path parameters.
+
+Path parameters are validated the way FastAPI validates them (an enum or an int), and a
+failure is collected as a FastAPI-style error item rather than raised, so the caller can decide
+whether validation or authentication speaks first (that order differs between Vexa versions).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+__all__ = ["Match", "Route", "Router"]
+
+H = TypeVar("H")
+
+_PARAM = re.compile(r"\{(\w+)(?::(\w+))?\}")
+
+
+def _int_error(name: str, raw: str) -> dict[str, Any]:
+    return {
+        "type": "int_parsing",
+        "loc": ["path", name],
+        "msg": "Input should be a valid integer, unable to parse string as an integer",
+        "input": raw,
+    }
+
+
+def _enum_error(name: str, raw: str, enum: type[StrEnum]) -> dict[str, Any]:
+    values = [f"'{member.value}'" for member in enum]
+    expected = " or ".join([", ".join(values[:-1]), values[-1]]) if len(values) > 1 else values[0]
+    return {
+        "type": "enum",
+        "loc": ["path", name],
+        "msg": f"Input should be {expected}",
+        "input": raw,
+        "ctx": {"expected": expected},
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Route(Generic[H]):
+    """One method on one path template, e.g. ``GET /bots/id/{meeting_id:int}``."""
+
+    method: str
+    template: str
+    handler: H
+    regex: re.Pattern[str] = field(compare=False)
+    converters: dict[str, str] = field(compare=False)
+
+    @classmethod
+    def of(cls, method: str, template: str, handler: H) -> Route[H]:
+        converters: dict[str, str] = {}
+
+        def to_group(match: re.Match[str]) -> str:
+            converters[match.group(1)] = match.group(2) or "str"
+            return f"(?P<{match.group(1)}>[^/]+)"
+
+        pattern = (
+            "^"
+            + _PARAM.sub(to_group, re.escape(template).replace(r"\{", "{").replace(r"\}", "}"))
+            + "$"
+        )
+        return cls(method, template, handler, re.compile(pattern), converters)
+
+    @property
+    def openapi_path(self) -> str:
+        return _PARAM.sub(lambda m: "{" + m.group(1) + "}", self.template)
+
+
+@dataclass(frozen=True, slots=True)
+class Match(Generic[H]):
+    route: Route[H]
+    params: dict[str, Any]
+    errors: list[dict[str, Any]]
+
+
+class Router(Generic[H]):
+    """Ordered routes; the first whose template and method match wins (as in Starlette)."""
+
+    def __init__(self, enums: dict[str, type[StrEnum]] | None = None) -> None:
+        self.routes: list[Route[H]] = []
+        self._enums = enums or {}
+
+    def add(self, method: str, template: str) -> Callable[[H], H]:
+        def register(handler: H) -> H:
+            self.routes.append(Route.of(method, template, handler))
+            return handler
+
+        return register
+
+    def resolve(self, method: str, path: str) -> Match[H] | bool | None:
+        """A match; ``True`` if the path exists under another method (405); None if unknown."""
+        path_known = False
+        for route in self.routes:
+            found = route.regex.match(path)
+            if found is None:
+                continue
+            if route.method != method:
+                path_known = True
+                continue
+            return self._convert(route, found.groupdict())
+        return True if path_known else None
+
+    def _convert(self, route: Route[H], raw: dict[str, str]) -> Match[H]:
+        params: dict[str, Any] = {}
+        errors: list[dict[str, Any]] = []
+        for name, value in raw.items():
+            kind = route.converters[name]
+            if kind == "int":
+                try:
+                    params[name] = int(value)
+                except ValueError:
+                    errors.append(_int_error(name, value))
+            elif kind in self._enums:
+                enum = self._enums[kind]
+                try:
+                    params[name] = enum(value)
+                except ValueError:
+                    errors.append(_enum_error(name, value, enum))
+            else:
+                params[name] = value
+        return Match(route, params, errors)
