@@ -8,6 +8,7 @@ interface is fixed by DESIGN.md.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -80,9 +81,10 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         server.serve_forever(announce)
     except OSError as exc:
+        reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
         print(
-            f"vexa-harness serve: cannot listen on {args.host}:{args.port}: {exc.strerror}; "
-            "pick another --port (0 picks a free one)",
+            f"vexa-harness serve: cannot listen on {args.host}:{args.port} ({reason}); "
+            "pick another --port, or --port 0 picks a free one",
             file=sys.stderr,
         )
         return 2
