@@ -283,3 +283,44 @@ def test_webhook_settings_are_copied_into_later_meetings(fake: FakeVexa, alice: 
             "/user/webhook", json={"webhook_url": "https://a.example.com/h", "webhook_secret": ""}
         )
         assert "webhook_secret" not in fake.model.users[alice.user_id].data
+
+
+@pytest.mark.parametrize(
+    ("url", "platform", "native", "passcode"),
+    [
+        ("https://meet.google.com/abc-defg-hij", "google_meet", "abc-defg-hij", None),
+        (
+            "https://teams.live.com/meet/1234567890123?p=Secret12",
+            "teams",
+            "1234567890123",
+            "Secret12",
+        ),
+        (
+            "https://teams.microsoft.com/v2/?meetingjoin=true#/meet/9876543210?p=Pass99",
+            "teams",
+            "9876543210",
+            "Pass99",
+        ),
+        ("https://us05web.zoom.us/j/12345678901?pwd=xyz", "zoom", "12345678901", "xyz"),
+        ("https://zoom.us/wc/join/123456789", "zoom", "123456789", None),
+    ],
+)
+def test_meeting_url_fills_platform_id_and_passcode(
+    fake: FakeVexa, alice: Account, url: str, platform: str, native: str, passcode: str | None
+) -> None:
+    with fake.client(alice) as client:
+        created = client.post("/bots", json={"meeting_url": url})
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert (body["platform"], body["native_meeting_id"]) == (platform, native)
+    assert body["data"].get("passcode") == passcode
+    assert body["constructed_meeting_url"] == url
+
+
+def test_legacy_teams_link_becomes_a_hash_id(fake: FakeVexa, alice: Account) -> None:
+    url = "https://teams.microsoft.com/l/meetup-join/19%3ameeting_abc%40thread.v2/0?context=x"
+    with fake.client(alice) as client:
+        body = client.post("/bots", json={"meeting_url": url}).json()
+    assert body["platform"] == "teams"
+    assert len(body["native_meeting_id"]) == 16
+    assert body["constructed_meeting_url"] == url

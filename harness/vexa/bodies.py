@@ -9,11 +9,27 @@ rendered per profile by the HTTP layer.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from harness.vexa.platforms import Platform
+from harness.vexa.platforms import (
+    Platform,
+    check_language,
+    check_languages,
+    check_native_id,
+    check_passcode,
+    fill_from_meeting_url,
+)
 
 __all__ = [
     "AutomaticLeave",
@@ -43,31 +59,125 @@ class AutomaticLeave(BaseModel):
     everyone_left_timeout: int | None = None
 
 
+_TASKS = ("transcribe", "translate")
+_TIERS = ("deferred", "realtime")
+
+
+def _check_task(value: str | None) -> str | None:
+    if value and value not in _TASKS:
+        raise ValueError(f"Invalid task '{value}'. Must be one of: {sorted(_TASKS)}")
+    return value
+
+
 class MeetingCreate(BaseModel):
+    """``POST /bots``, with v0.10's validators in v0.10's field order."""
+
     model_config = ConfigDict(extra="ignore")
 
     platform: Platform | None = None
     native_meeting_id: str | None = None
     bot_name: str | None = None
     language: str | None = None
-    task: Literal["transcribe", "translate"] | None = None
-    passcode: str | None = None
-    meeting_url: str | None = None
-    transcription_tier: Literal["realtime", "deferred"] = "realtime"
+    task: str | None = None
+    transcription_tier: str | None = "realtime"
     recording_enabled: bool | None = None
     transcribe_enabled: bool | None = None
+    passcode: str | None = None
+    meeting_url: str | None = None
+    teams_base_host: str | None = None
+    voice_agent_enabled: bool | None = False
+    default_avatar_url: str | None = None
     automatic_leave: AutomaticLeave | None = None
-    voice_agent_enabled: bool | None = None
-    camera_enabled: bool | None = None
-    dry_run: bool | None = None
+    agent_enabled: bool | None = False
+    mode: str | None = None
+    video: bool | None = True
+    authenticated: bool | None = False
+
+    _fill_from_url = model_validator(mode="before")(fill_from_meeting_url)
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str | None) -> str | None:
+        return check_language(value)
+
+    @field_validator("task")
+    @classmethod
+    def _task(cls, value: str | None) -> str | None:
+        return _check_task(value)
+
+    @field_validator("transcription_tier")
+    @classmethod
+    def _tier(cls, value: str | None) -> str:
+        if not value:
+            return "realtime"
+        normalized = value.strip().lower()
+        if normalized not in _TIERS:
+            raise ValueError(
+                f"Invalid transcription_tier '{value}'. Must be one of: {list(_TIERS)}"
+            )
+        return normalized
+
+    @field_validator("passcode")
+    @classmethod
+    def _passcode(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return check_passcode(info.data.get("platform"), value)
+
+    @field_validator("native_meeting_id")
+    @classmethod
+    def _native_id(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return value
+        return check_native_id(info.data.get("platform"), value)
+
+    @field_validator("mode")
+    @classmethod
+    def _mode(cls, value: str | None) -> str | None:
+        if value is not None and value != "browser_session":
+            raise ValueError(f"Invalid mode '{value}'. Must be one of: 'browser_session'")
+        return value
+
+    @model_validator(mode="after")
+    def _meeting_or_session(self) -> MeetingCreate:
+        has_meeting = self.platform is not None and self.native_meeting_id is not None
+        if not has_meeting and not self.agent_enabled and self.mode != "browser_session":
+            raise ValueError(
+                "Either provide platform + native_meeting_id for a meeting, "
+                "set agent_enabled=true, or set mode='browser_session'"
+            )
+        if (
+            has_meeting
+            and self.platform is Platform.TEAMS
+            and not self.meeting_url
+            and not self.passcode
+        ):
+            raise ValueError(
+                "Teams meetings require a passcode. Without it, bots cannot join "
+                "(lobby rejects anonymous guests). Provide the 'passcode' field."
+            )
+        return self
 
 
 class BotConfigUpdate(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     language: str | None = None
-    task: Literal["transcribe", "translate"] | None = None
+    task: str | None = None
     allowed_languages: list[str] | None = None
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str | None) -> str | None:
+        return check_language(value)
+
+    @field_validator("task")
+    @classmethod
+    def _task(cls, value: str | None) -> str | None:
+        return _check_task(value)
+
+    @field_validator("allowed_languages")
+    @classmethod
+    def _allowed(cls, value: list[str] | None) -> list[str] | None:
+        return check_languages(value)
 
 
 class MeetingDataUpdate(BaseModel):
@@ -77,6 +187,11 @@ class MeetingDataUpdate(BaseModel):
     participants: list[str] | None = None
     languages: list[str] | None = None
     notes: str | None = None
+
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, value: list[str] | None) -> list[str] | None:
+        return check_languages(value)
 
 
 class MeetingUpdate(BaseModel):
@@ -145,7 +260,7 @@ def parse_body(model: type[Model], raw: bytes) -> Model:
             malformed=True,
         ) from None
     try:
-        return model.model_validate(payload)
+        return model.model_validate(payload, from_attributes=True)
     except ValidationError as exc:
         errors = [
             validation_item(

@@ -28,7 +28,6 @@ from harness.vexa.lifecycle import (
     Status,
     can_move,
 )
-from harness.vexa.platforms import Target, constructed_url
 from harness.vexa.profiles import Profile
 from harness.vexa.transcripts import Segment, TranscriptStream
 
@@ -280,14 +279,15 @@ class VexaModel:
     def create_bot(
         self,
         user: User,
-        target: Target,
+        platform: str,
+        native: str,
+        meeting_url: str | None,
         *,
         data: dict[str, Any],
         language: str | None = None,
     ) -> Meeting:
         """``POST /bots`` after validation: dedupe, concurrency cap, then a new meeting."""
         now = self.now()
-        platform, native = target.platform.value, target.native_meeting_id
         for row in self.rows_for(user.id, platform, native):
             if row.native_meeting_id is not None and row.status in self.profile.dedupe_statuses:
                 raise VexaError(
@@ -314,7 +314,7 @@ class VexaModel:
             platform=platform,
             native_meeting_id=native,
             original_native_id=native,
-            constructed_meeting_url=constructed_url(target),
+            constructed_meeting_url=meeting_url,
             status=Status.REQUESTED,
             bot_container_id=f"{hexes.getrandbits(48):012x}",
             container_name=f"vexa-bot-{meeting_id}-{hexes.getrandbits(32):08x}",

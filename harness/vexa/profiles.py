@@ -42,8 +42,8 @@ class Profile:
     bot_status_normalized_fixed: str | None
     #: Statuses that make a second ``POST /bots`` for the same meeting a 409.
     dedupe_statuses: frozenset[str]
-    #: FastAPI security dependencies (docs) check the key before path and body validation;
-    #: the v0.10 gateway validates the request first, so a bad path is a 422 even with no key.
+    #: FastAPI security dependencies (docs) check the key before any validation; the v0.10
+    #: gateway validates its path parameters first, so a bad path is a 422 even with no key.
     auth_before_validation: bool
 
     def with_changes(self, **changes: object) -> Profile:

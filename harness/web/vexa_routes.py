@@ -18,7 +18,7 @@ from harness.vexa.bodies import (
 )
 from harness.vexa.exceptions import VexaError
 from harness.vexa.model import Meeting
-from harness.vexa.platforms import Platform, check_language, resolve_target
+from harness.vexa.platforms import CannotConstructUrl, Platform, construct_meeting_url
 from harness.web.endpoints import Call, Endpoint, Handler, QueryInt, QueryStr
 from harness.web.messages import Response, json_response
 from harness.web.router import Router
@@ -105,8 +105,15 @@ def _resolved_timeouts(body: MeetingCreate) -> dict[str, int]:
 def create_bot(call: Call) -> Response:
     """Send a bot to a meeting."""
     body: MeetingCreate = call.body
-    target = resolve_target(body.platform, body.native_meeting_id, body.passcode, body.meeting_url)
-    check_language(body.language)
+    platform, native = body.platform, body.native_meeting_id
+    if platform is None or native is None:  # agent / browser-session bots
+        platform = Platform.BROWSER_SESSION
+        native = native or f"session-{call.model.random('sessions').getrandbits(40):010x}"
+    url = body.meeting_url or construct_meeting_url(
+        platform, native.strip(), body.passcode, body.teams_base_host
+    )
+    if url is None:
+        raise CannotConstructUrl()
     rng = call.model.random("bot-names")
     data: dict[str, Any] = {
         "bot_name": body.bot_name or f"VexaBot-{rng.getrandbits(24):06x}",
@@ -115,15 +122,16 @@ def create_bot(call: Call) -> Response:
         "transcription_tier": body.transcription_tier,
         "resolved_timeouts": _resolved_timeouts(body),
     }
-    if target.passcode:
-        data["passcode"] = target.passcode
-    if body.meeting_url:
-        data["meeting_url"] = body.meeting_url
-    if body.language:
-        data["language"] = body.language
-    if body.task:
-        data["task"] = body.task
-    meeting = call.model.create_bot(call.caller, target, data=data, language=body.language)
+    optional = {
+        "passcode": body.passcode,
+        "meeting_url": body.meeting_url,
+        "language": body.language,
+        "task": body.task,
+    }
+    data.update({key: value for key, value in optional.items() if value})
+    meeting = call.model.create_bot(
+        call.caller, platform.value, native.strip(), url, data=data, language=body.language or None
+    )
     return _ok(views.meeting_response(meeting, call.profile), call.profile.create_bot_status)
 
 
@@ -204,15 +212,12 @@ def stop_bot(call: Call) -> Response:
 def configure_bot(call: Call) -> Response:
     """Change an active bot's language or task."""
     body: BotConfigUpdate = call.body
-    check_language(body.language)
-    for code in body.allowed_languages or []:
-        check_language(code, "allowed_languages")
     call.model.reconfigure(
         call.caller,
         call.params["platform"].value,
         call.params["native_meeting_id"],
-        body.language,
-        body.task,
+        body.language or None,
+        body.task or None,
     )
     return _ok({"message": "Reconfiguration request accepted and sent to the bot."}, 202)
 
@@ -278,8 +283,6 @@ def meeting_by_id(call: Call) -> Response:
 def update_meeting(call: Call) -> Response:
     """Merge user-editable fields (name, participants, languages, notes) into meeting data."""
     body: MeetingUpdate = call.body
-    for code in body.data.languages or []:
-        check_language(code, "languages")
     changes = body.data.model_dump(exclude_none=True)
     meeting = call.model.update_meeting_data(
         call.caller, call.params["platform"].value, call.params["native_meeting_id"], changes
