@@ -12,10 +12,10 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from harness.vexa.bodies import BodyError, parse_body, validation_item
+from harness.vexa.bodies import BodyError, parse_body
 from harness.vexa.exceptions import VexaError
 from harness.vexa.model import VexaModel
-from harness.vexa.platforms import CannotConstructUrl, InvalidField
+from harness.vexa.platforms import CannotConstructUrl
 from harness.web.endpoints import Call, Endpoint, parse_query
 from harness.web.messages import Request, Response, json_response
 from harness.web.router import Match, Router
@@ -77,14 +77,15 @@ class VexaApp:
         call = Call(request=request, model=self.model, params=match.params, query={})
         if self.model.profile.auth_before_validation:
             self._authenticate(call, endpoint)
-            self._validate(call, endpoint, match)
+        elif match.errors:
+            # The v0.10 gateway validates its own path parameters before it looks at the key;
+            # the body and query are validated behind it, by the service it forwards to.
+            raise VexaError(422, match.errors)
         else:
-            self._validate(call, endpoint, match)
             self._authenticate(call, endpoint)
+        self._validate(call, endpoint, match)
         try:
             return endpoint.handler(call)
-        except InvalidField as exc:
-            raise self._semantic_error(exc) from None
         except CannotConstructUrl as exc:
             raise VexaError(self.model.profile.semantic_validation_status, exc.message) from None
 
@@ -103,19 +104,17 @@ class VexaApp:
             try:
                 call.body = parse_body(endpoint.body, call.request.body)
             except BodyError as exc:
-                if exc.malformed and self.model.profile.malformed_body_status == 400:
-                    reason = exc.errors[0].get("ctx", {}).get("error", "invalid JSON")
-                    raise VexaError(400, f"Malformed request body: {reason}") from None
-                errors += exc.errors
+                raise self._body_error(exc, errors) from None
         if errors:
             raise VexaError(422, errors)
 
-    def _semantic_error(self, exc: InvalidField) -> VexaError:
-        status = self.model.profile.semantic_validation_status
-        if status != 422:
-            return VexaError(status, exc.message)
-        loc: list[str | int] = ["body"] if exc.field is None else ["body", exc.field]
-        item = validation_item(
-            "value_error", loc, f"Value error, {exc.message}", exc.value, {"error": {}}
-        )
-        return VexaError(422, [item])
+    def _body_error(self, exc: BodyError, other_errors: list[dict[str, Any]]) -> VexaError:
+        """Vexa's answer to a body it could not accept, as the profile words it."""
+        profile = self.model.profile
+        if exc.malformed and profile.malformed_body_status == 400:
+            reason = exc.errors[0].get("ctx", {}).get("error", "invalid JSON")
+            return VexaError(400, f"Malformed request body: {reason}")
+        semantic = all(item["type"] == "value_error" for item in exc.errors)
+        if semantic and not other_errors and profile.semantic_validation_status == 400:
+            return VexaError(400, exc.errors[0]["msg"].removeprefix("Value error, "))
+        return VexaError(422, other_errors + exc.errors)
