@@ -8,13 +8,16 @@ interface is fixed by DESIGN.md.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from harness._clock import Clock, SystemClock, VirtualClock
 from harness.errors import ConfigurationError
 from harness.fake import FakeVexa
+from harness.faults.plan import FaultPlan, InvalidPlan
 from harness.vexa.profiles import PROFILES
 
 __all__ = ["main"]
@@ -51,6 +54,16 @@ def _parser() -> argparse.ArgumentParser:
         "with none, one key is generated and printed",
     )
     serve.add_argument(
+        "--admin-key",
+        metavar="KEY",
+        help="enable the admin API (/admin/*) for requests with X-Admin-API-Key: KEY",
+    )
+    serve.add_argument(
+        "--faults",
+        metavar="PLAN.json",
+        help="load a fault plan (rules of match, schedule and fault; see the fault how-to)",
+    )
+    serve.add_argument(
         "--clock",
         choices=("system", "virtual"),
         default="system",
@@ -59,12 +72,27 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _load_plan(path: str, default_seed: int) -> FaultPlan:
+    text = Path(path).read_text(encoding="utf-8")
+    plan = FaultPlan.from_json(text)
+    try:
+        has_seed = "seed" in json.loads(text)
+    except ValueError:  # pragma: no cover - from_json already parsed it
+        has_seed = True
+    return plan if has_seed else FaultPlan(plan.rules, default_seed, plan.rate_limit)
+
+
 def _serve(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         print(f"vexa-harness serve: --port {args.port} is not a port (0-65535)", file=sys.stderr)
         return 2
     clock: Clock = VirtualClock() if args.clock == "virtual" else SystemClock()
-    fake = FakeVexa(args.profile, args.seed, clock=clock)
+    try:
+        plan = _load_plan(args.faults, args.seed) if args.faults else None
+    except (OSError, InvalidPlan) as exc:
+        print(f"vexa-harness serve: --faults {args.faults}: {exc}", file=sys.stderr)
+        return 2
+    fake = FakeVexa(args.profile, args.seed, clock=clock, admin_key=args.admin_key, faults=plan)
     try:
         accounts = [fake.create_user(api_key=key) for key in args.api_key] or [fake.create_user()]
     except ConfigurationError as exc:
@@ -76,6 +104,10 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"listening on {url}", flush=True)
         for account in accounts:
             print(f"api key: {account.api_key} (user {account.user_id})", flush=True)
+        if fake.model.admin_key is not None:
+            print("admin api: enabled (X-Admin-API-Key)", flush=True)
+        if plan is not None:
+            print(f"faults: {len(plan.rules)} rule(s) from {args.faults}", flush=True)
         print(f"profile: {fake.profile.name}, seed: {fake.seed}, clock: {args.clock}", flush=True)
 
     try:

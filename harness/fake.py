@@ -12,6 +12,7 @@ with fake.serve() as server:                     # the same fake over real TCP
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,11 +22,15 @@ import httpx
 
 from harness._clock import Clock, VirtualClock
 from harness.errors import ConfigurationError, ServerError
+from harness.exchange import Exchange
+from harness.faults.engine import FaultEngine
+from harness.faults.plan import FaultPlan, PlanBuilder
+from harness.journal import DEFAULT_CAP, CommitEvent, Journal
 from harness.server.inprocess import AsyncInProcessTransport, InProcessTransport
 from harness.server.loopback import LoopbackServer
 from harness.vexa.exceptions import VexaError
 from harness.vexa.lifecycle import Lifecycle
-from harness.vexa.model import SCOPES, Meeting, VexaModel
+from harness.vexa.model import SCOPES, Effect, Meeting, VexaModel
 from harness.vexa.profiles import Profile, get_profile
 from harness.web.app import VexaApp
 from harness.web.messages import Request, Response
@@ -59,14 +64,84 @@ class FakeVexa:
         *,
         clock: Clock | None = None,
         lifecycle: Lifecycle | None = None,
+        faults: FaultPlan | None = None,
+        journal_cap: int = DEFAULT_CAP,
+        admin_key: str | None = None,
     ) -> None:
         self.profile = get_profile(profile)
         self.seed = seed
         self.clock: Clock = clock if clock is not None else VirtualClock()
         self.model = VexaModel(self.clock, self.profile, seed, lifecycle)
+        #: ``X-Admin-API-Key`` for the admin API; None leaves it unconfigured (500).
+        self.model.admin_key = admin_key or None
         self.app = VexaApp(self.model)
+        #: Everything the clients did and the fake did back, on the harness clock.
+        self.journal = Journal(journal_cap)
+        self.faults = FaultEngine(faults or FaultPlan(seed=seed), self.clock.now())
+        #: Build rules that take effect as they are added: ``fake.plan.on(...).reset()``.
+        self.plan = self._builder(self.faults.plan)
         #: Exceptions the fake raised while answering; :meth:`check` re-raises the first.
         self.errors: list[BaseException] = []
+        self._exchanges = 0
+        self._attempts: dict[str, int] = {}
+        self._current: Exchange | None = None
+        self.model.effect_listeners.append(self._record_effect)
+        self.model.extra["fake"] = self
+
+    # ------------------------------------------------------------------ faults and journal
+
+    def _builder(self, plan: FaultPlan) -> PlanBuilder:
+        builder = PlanBuilder(plan.seed, plan.rate_limit)
+        builder.rules = list(plan.rules)
+        builder.listeners.append(self._extend_plan)
+        return builder
+
+    def _extend_plan(self, plan: FaultPlan) -> None:
+        with self.app.lock:
+            self.faults.extend(plan)
+
+    def install_faults(self, plan: FaultPlan) -> None:
+        """Replace the fault plan; its counters, streams and window start now."""
+        with self.app.lock:
+            self.faults.install(plan, self.clock.now())
+            self.plan = self._builder(plan)
+
+    def clear_faults(self) -> None:
+        self.install_faults(FaultPlan(seed=self.faults.plan.seed))
+
+    def exchange(self, request: Request) -> Exchange:
+        """Open one request's walk: journal it and decide its faults (see :mod:`exchange`)."""
+        with self.app.lock:
+            self._exchanges += 1
+            return Exchange(self, request, self._exchanges)
+
+    def next_attempt(self, operation: str) -> int:
+        attempt = self._attempts.get(operation, 0) + 1
+        self._attempts[operation] = attempt
+        return attempt
+
+    def commit(self, exchange: Exchange) -> Response:
+        """Let the Vexa model answer the exchange; its side effects are journaled against it."""
+        with self.app.lock:
+            self._current = exchange
+            try:
+                return self.handle(exchange.request)
+            finally:
+                self._current = None
+
+    def _record_effect(self, effect: Effect) -> None:
+        number = self._current.number if self._current is not None else 0
+        self.journal.append(
+            CommitEvent(
+                number,
+                self.clock.now(),
+                effect.kind,
+                effect.meeting_id,
+                effect.platform,
+                effect.native_meeting_id,
+                effect.user_id,
+            )
+        )
 
     # ------------------------------------------------------------------ answering
 
@@ -169,10 +244,10 @@ class FakeVexa:
     # ------------------------------------------------------------------ ways in
 
     def transport(self) -> httpx.BaseTransport:
-        return InProcessTransport(self.handle)
+        return InProcessTransport(self)
 
     def async_transport(self) -> httpx.AsyncBaseTransport:
-        return AsyncInProcessTransport(self.handle)
+        return AsyncInProcessTransport(self)
 
     def client(self, account: Account | None = None, **kwargs: Any) -> httpx.Client:
         """An ``httpx.Client`` wired to this fake in-process (with the account's key)."""
@@ -192,7 +267,22 @@ class FakeVexa:
 
     def server(self, host: str = "127.0.0.1", port: int = 0) -> LoopbackServer:
         """A (not yet started) loopback server for this fake."""
-        return LoopbackServer(self.handle, host, port, max_body_bytes=self.app.max_body_bytes)
+        return LoopbackServer(
+            self.handle,
+            host,
+            port,
+            max_body_bytes=self.app.max_body_bytes,
+            exchanger=self.exchange,
+            pause=self.pause,
+        )
+
+    async def pause(self, seconds: float) -> None:
+        """Wait ``seconds`` of harness time on the server: a jump on a virtual clock."""
+        if isinstance(self.clock, VirtualClock):
+            with self.app.lock:
+                self.model.advance(self.clock.advance(seconds))
+        else:
+            await asyncio.sleep(seconds)
 
     @contextmanager
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[LoopbackServer]:

@@ -19,6 +19,7 @@ import pytest
 import requests
 
 from harness.server.loopback import LoopbackServer
+from harness.server.wire import abort_with_reset
 from harness.web.messages import Request, Response, json_response
 
 BIG = 2 * 1024 * 1024
@@ -29,6 +30,10 @@ ROOT = Path(__file__).resolve().parents[1]
 def echo(request: Request) -> Response:
     if request.path == "/boom":
         raise RuntimeError("boom")
+    if request.path == "/empty":
+        return Response(204, (("x-trace", "t1"), ("content-length", "99")))
+    if request.path == "/bad-header":
+        return Response(200, (("x-evil", "a\r\nb"),), b"never sent")
     if request.path == "/big":
         return Response(200, (("content-type", "application/octet-stream"),), b"x" * BIG)
     return json_response(
@@ -220,6 +225,22 @@ def test_handler_exception_gives_500_and_is_recorded(server: LoopbackServer) -> 
     server.errors.clear()
 
 
+def test_no_content_and_handler_headers(server: LoopbackServer) -> None:
+    r = httpx.get(f"{server.url}/empty")
+    assert r.status_code == 204
+    assert r.headers["x-trace"] == "t1"
+    assert "content-length" not in r.headers  # the handler's bogus value is dropped too
+    assert r.content == b""
+
+
+def test_invalid_response_from_handler_becomes_500(server: LoopbackServer) -> None:
+    r = httpx.get(f"{server.url}/bad-header")
+    assert r.status_code == 500
+    assert r.json() == {"detail": "Internal Server Error"}
+    assert [type(e) for e in server.errors] == [h11.LocalProtocolError]
+    server.errors.clear()
+
+
 def test_pipelined_requests_are_answered_in_order(server: LoopbackServer) -> None:
     data = raw_exchange(
         server,
@@ -270,6 +291,11 @@ def test_stop_thread_with_idle_keep_alive_clients_and_port_is_released() -> None
         assert httpx.get(f"{again.url}/back").status_code == 200
 
 
+def test_bind_failure_is_raised_by_start_in_thread(server: LoopbackServer) -> None:
+    with pytest.raises(OSError):
+        LoopbackServer(echo, port=server.port).start_in_thread()
+
+
 def test_reset_seam_sends_rst() -> None:
     class Resetting(LoopbackServer):
         async def _take_over(
@@ -281,7 +307,7 @@ def test_reset_seam_sends_rst() -> None:
         ) -> bool:
             if request.path != "/reset":
                 return False
-            self._abort_with_reset(writer)
+            abort_with_reset(writer)
             return True
 
     with Resetting(echo) as srv:

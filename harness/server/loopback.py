@@ -13,23 +13,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-import socket
-import struct
 import threading
 from collections.abc import Callable
 from http import HTTPStatus
-from typing import TYPE_CHECKING
 
 import h11
 
+from harness.exchange import ExchangeLike, Outcome, PlainExchange
+from harness.server.wire import Pause, deliver
 from harness.web.messages import Request, Response, json_response
-
-if TYPE_CHECKING:
-    from types import TracebackType
 
 __all__ = ["Handler", "LoopbackServer"]
 
 Handler = Callable[[Request], Response]
+Exchanger = Callable[[Request], ExchangeLike]
+_FAILURE = json_response(500, {"detail": "Internal Server Error"})
 
 _READ_SIZE = 65_536
 #: Upper bound for anything that waits on a peer or a thread while shutting down.
@@ -50,8 +48,15 @@ class LoopbackServer:
         port: int = 0,
         *,
         max_body_bytes: int = 1_048_576,
+        exchanger: Exchanger | None = None,
+        pause: Pause | None = None,
     ) -> None:
         self.handler = handler
+        #: Opens the exchange for a request (the fault engine and journal live behind it);
+        #: without one, every request goes straight to ``handler``.
+        self.exchanger: Exchanger = exchanger or (lambda request: PlainExchange(handler, request))
+        #: How the server waits for a fault's delay: real seconds, or a virtual clock's jump.
+        self.pause: Pause = pause or asyncio.sleep
         self.host = host
         self.max_body_bytes = max_body_bytes
         #: Exceptions raised by the handler (answered with 500) or by this server's own code,
@@ -156,12 +161,7 @@ class LoopbackServer:
         self.start_in_thread()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop_thread()
 
     def serve_forever(self, on_listening: Callable[[str], None]) -> None:
@@ -205,6 +205,8 @@ class LoopbackServer:
                 conn.start_next_cycle()
         except (ConnectionError, OSError):
             pass  # the peer went away; nothing to answer
+        except asyncio.CancelledError:
+            pass  # stop() ended us. Ending normally: 3.11's stream callback logs a cancelled task
         except Exception as exc:  # a bug here must surface in the test, not vanish in a task
             self.errors.append(exc)
         finally:
@@ -223,8 +225,10 @@ class LoopbackServer:
             event = await self._next_event(conn, reader, writer)
             if not isinstance(event, h11.Request):
                 return False  # ConnectionClosed: the client is done with us
+            # h11 has checked that content-length is plain decimal; too big: refuse before reading
+            declared = next((int(v) for k, v in event.headers if k == b"content-length"), 0)
             body = None
-            if self._declared_length(event) <= self.max_body_bytes:
+            if declared <= self.max_body_bytes:
                 body = await self._read_body(conn, reader, writer)
         except h11.RemoteProtocolError:
             await self._answer_error_and_close(conn, reader, writer, 400, "Invalid HTTP request")
@@ -241,14 +245,36 @@ class LoopbackServer:
         if await self._take_over(request, conn, reader, writer):
             return False
         head = request.method == "HEAD"
+        exchange = self.exchanger(request)
         try:
-            data = self._render(conn, self.handler(request), head=head)
+            outcome = await self._walk(exchange)
         except Exception as exc:
             self.errors.append(exc)
-            failure = json_response(500, {"detail": "Internal Server Error"})
-            data = self._render(conn, failure, head=head)
-        await self._write_raw(writer, data)
-        return conn.our_state is h11.DONE and conn.their_state is h11.DONE
+            outcome = Outcome(_FAILURE)
+
+        def render(response: Response) -> bytes:
+            try:
+                return self._render(conn, response, head=head)
+            except Exception as exc:  # not valid HTTP (e.g. CR/LF in a header): a 500 instead
+                self.errors.append(exc)
+                return self._render(conn, _FAILURE, head=head)
+
+        reusable = await deliver(
+            outcome, exchange, reader, writer, render, self.pause, head_only=head
+        )
+        return reusable and conn.our_state is h11.DONE and conn.their_state is h11.DONE
+
+    async def _walk(self, exchange: ExchangeLike) -> Outcome:
+        """Drive the exchange's walk, waiting as it asks (see :mod:`harness.exchange`)."""
+        walk = exchange.walk()
+        try:
+            seconds = next(walk)
+            while True:
+                await self.pause(seconds)
+                seconds = walk.send(None)
+        except StopIteration as done:
+            outcome: Outcome = done.value
+            return outcome
 
     async def _next_event(
         self, conn: h11.Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -278,13 +304,6 @@ class LoopbackServer:
                 return bytes(body)
             else:
                 raise h11.RemoteProtocolError(f"unexpected {event!r} in a request body")
-
-    @staticmethod
-    def _declared_length(request: h11.Request) -> int:
-        for name, value in request.headers:
-            if name == b"content-length":
-                return int(value)  # h11 already checked it is a plain decimal
-        return 0
 
     async def _answer_error_and_close(
         self,
@@ -363,27 +382,3 @@ class LoopbackServer:
     async def _write_raw(writer: asyncio.StreamWriter, data: bytes) -> None:
         writer.write(data)
         await writer.drain()
-
-    @staticmethod
-    async def _write_in_pieces(
-        writer: asyncio.StreamWriter, data: bytes, piece_size: int, delay: float
-    ) -> None:
-        """Dribble ``data``: ``piece_size`` bytes, then ``delay`` seconds, and so on."""
-        for start in range(0, len(data), max(1, piece_size)):
-            if start:
-                await asyncio.sleep(delay)
-            await LoopbackServer._write_raw(writer, data[start : start + piece_size])
-
-    @staticmethod
-    def _abort_with_reset(writer: asyncio.StreamWriter) -> None:
-        """Close with a TCP RST instead of a FIN (SO_LINGER on, zero timeout)."""
-        sock = writer.get_extra_info("socket")
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        writer.transport.abort()
-
-    @staticmethod
-    def _close_without_answer(writer: asyncio.StreamWriter) -> None:
-        """An orderly FIN with nothing sent: the client sees the server drop its request."""
-        writer.close()

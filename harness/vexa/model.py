@@ -29,9 +29,11 @@ from harness.vexa.lifecycle import (
     can_move,
 )
 from harness.vexa.profiles import Profile
+from harness.vexa.recordings import Recordings
+from harness.vexa.shares import ShareLinks
 from harness.vexa.transcripts import Segment, TranscriptStream
 
-__all__ = ["ApiKey", "Meeting", "StatusChange", "User", "VexaModel"]
+__all__ = ["ApiKey", "Effect", "Meeting", "StatusChange", "User", "VexaModel"]
 
 SCOPES = ("bot", "tx", "browser")
 _TOKEN_ALPHABET = string.ascii_letters + string.digits
@@ -72,6 +74,17 @@ class StatusChange:
     at: float
     source: Source
     reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """A side effect the model committed (what the no-blind-POST rule counts)."""
+
+    kind: str
+    user_id: int
+    meeting_id: int | None = None
+    platform: str | None = None
+    native_meeting_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -141,12 +154,22 @@ class VexaModel:
         self.keys: dict[str, ApiKey] = {}
         self.meetings: dict[int, Meeting] = {}
         self.listeners: list[Callable[[Meeting, StatusChange], None]] = []
+        #: Shell objects that control routes may reach (the FakeVexa sets ``"fake"``).
+        self.extra: dict[str, Any] = {}
+        #: Called for every committed side effect (the journal listens here).
+        self.effect_listeners: list[Callable[[Effect], None]] = []
+        #: The ``X-Admin-API-Key`` that opens the admin API; None leaves it unconfigured.
+        self.admin_key: str | None = None
         self._by_key: dict[tuple[int, str, str], list[int]] = {}
         self._timers: list[_Timer] = []
         self._seq = 0
         self._next_user = 1
         self._next_key = 1
         self._next_meeting = 1
+        #: Recordings of ended, recorded bot sessions (a listener: it subscribes itself).
+        self.recordings = Recordings(self)
+        #: Public transcript share links.
+        self.shares = ShareLinks(self.random("shares"))
 
     # ------------------------------------------------------------------ time
 
@@ -174,6 +197,13 @@ class VexaModel:
         epoch = None if sticky else meeting.epoch
         base = meeting.updated_at if not sticky else meeting.created_at
         heapq.heappush(self._timers, _Timer(base + delay, self._seq, meeting.id, epoch, action))
+
+    def _effect(self, kind: str, user_id: int, meeting: Meeting | None = None) -> None:
+        effect = Effect(kind, user_id)
+        if meeting is not None:
+            effect = Effect(kind, user_id, meeting.id, meeting.platform, meeting.original_native_id)
+        for listener in list(self.effect_listeners):
+            listener(effect)
 
     # ------------------------------------------------------------------ users and keys
 
@@ -253,6 +283,13 @@ class VexaModel:
             raise VexaError(401, "Invalid API key")
         return self.users[key.user_id], key
 
+    def authenticate_admin(self, token: str | None) -> None:
+        """Admin routes: Vexa's 500 when no admin key is configured, 403 for a wrong one."""
+        if self.admin_key is None:
+            raise VexaError(500, "Admin authentication is not configured on the server.")
+        if token != self.admin_key:
+            raise VexaError(403, "Invalid or missing admin token.")
+
     # ------------------------------------------------------------------ meetings: lookup
 
     def meetings_of(self, user_id: int) -> Iterator[Meeting]:
@@ -328,6 +365,7 @@ class VexaModel:
         self.meetings[meeting_id] = meeting
         self._by_key.setdefault(meeting.key, []).append(meeting_id)
         self._schedule_after_entering(meeting)
+        self._effect("bot_created", user.id, meeting)
         timeouts = meeting.data.get("resolved_timeouts", {})
         self._arm(
             meeting, timeouts.get("max_bot_time", 7_200_000) / 1000, "max_bot_time", sticky=True
@@ -357,6 +395,7 @@ class VexaModel:
             meeting.stop_requested_by_user = True
             if meeting.status is not Status.STOPPING:
                 self._move(meeting, Status.STOPPING, now, Source.USER, reason="user_stop")
+                self._effect("bot_stop_requested", user.id, meeting)
         return "Stop request accepted and is being processed."
 
     def reconfigure(
@@ -569,6 +608,7 @@ class VexaModel:
         meeting.data["redacted"] = True
         meeting.native_meeting_id = None
         meeting.transcript_deleted = True
+        self._effect("meeting_deleted", user.id, meeting)
         return (
             f"Meeting {platform}/{native_id} transcripts and recording artifacts deleted; "
             "meeting data anonymized"

@@ -45,6 +45,9 @@ class Profile:
     #: FastAPI security dependencies (docs) check the key before any validation; the v0.10
     #: gateway validates its path parameters first, so a bad path is a 422 even with no key.
     auth_before_validation: bool
+    #: ``max_concurrent_bots`` of a user ``POST /admin/users`` creates without one. v0.10
+    #: stores 0, which its ``POST /bots`` reads as "quota depleted"; docs: 1, a usable account.
+    admin_default_max_concurrent_bots: int
 
     def with_changes(self, **changes: object) -> Profile:
         """A copy with some fields changed, for a custom profile in a test."""
@@ -66,6 +69,7 @@ PROFILES: dict[str, Profile] = {
         bot_status_normalized_fixed=None,
         dedupe_statuses=_LIVE,
         auth_before_validation=True,
+        admin_default_max_concurrent_bots=1,
     ),
     "v0.10": Profile(
         name="v0.10",
@@ -79,6 +83,7 @@ PROFILES: dict[str, Profile] = {
         bot_status_normalized_fixed="Up",
         dedupe_statuses=_LIVE,
         auth_before_validation=False,
+        admin_default_max_concurrent_bots=0,
     ),
 }
 

@@ -36,10 +36,9 @@ class VexaApp:
         max_body_bytes: int = DEFAULT_MAX_BODY,
     ) -> None:
         if routers is None:
-            from harness.web.control import CONTROL_ROUTER
-            from harness.web.vexa_routes import ROUTER
+            from harness.web.registry import default_routers
 
-            routers = (CONTROL_ROUTER, ROUTER)
+            routers = default_routers()
         self.model = model
         self.routers = routers
         self.max_body_bytes = max_body_bytes
@@ -75,7 +74,8 @@ class VexaApp:
             return match
         endpoint = match.route.handler
         call = Call(request=request, model=self.model, params=match.params, query={})
-        if self.model.profile.auth_before_validation:
+        # admin-api (its own FastAPI service) checks the admin key before any validation.
+        if self.model.profile.auth_before_validation or endpoint.auth == "admin":
             self._authenticate(call, endpoint)
         elif match.errors:
             # The v0.10 gateway validates its own path parameters before it looks at the key;
@@ -91,6 +91,9 @@ class VexaApp:
 
     def _authenticate(self, call: Call, endpoint: Endpoint) -> None:
         if endpoint.auth == "none":
+            return
+        if endpoint.auth == "admin":
+            self.model.authenticate_admin(call.request.headers.get("x-admin-api-key"))
             return
         call.user, call.key = self.model.authenticate(call.request.headers.get("x-api-key"))
         if endpoint.scopes is not None and not endpoint.scopes.intersection(call.key.scopes):

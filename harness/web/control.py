@@ -55,7 +55,8 @@ class NewUser(BaseModel):
 class Advance(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    seconds: float = Field(ge=0)
+    #: Up to ten years at a time: enough for any retry horizon, short of datetime's year 9999.
+    seconds: float = Field(ge=0, le=315_360_000)
 
 
 class LifecycleUpdate(BaseModel):
@@ -70,10 +71,27 @@ class LifecycleUpdate(BaseModel):
     active_fail_delay: float | None = Field(default=None, ge=0)
 
 
+CompletionReason = Literal[
+    "stopped",
+    "validation_error",
+    "awaiting_admission_timeout",
+    "awaiting_admission_rejected",
+    "left_alone",
+    "evicted",
+    "max_bot_time_exceeded",
+    "stopped_before_admission",
+    "stopped_with_no_audio",
+    "join_failure",
+    "auth_session_missing",
+    "startup_alone",
+]
+
+
 class MeetingAction(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str | None = None
+    #: One of api.v1's ``MeetingCompletionReason`` values, so answers stay in the contract.
+    reason: CompletionReason | None = None
     stage: Literal["requested", "joining", "awaiting_admission", "active"] | None = None
 
 
@@ -127,7 +145,12 @@ def set_lifecycle(call: Call) -> Response:
     """Change timings and behaviour for bots sent from now on."""
     body: LifecycleUpdate = call.body
     current = call.model.lifecycle
-    changes = body.model_dump(exclude_unset=True)
+    # null means "keep the current value", except for fail_at, where null means "never fail".
+    changes = {
+        name: value
+        for name, value in body.model_dump(exclude_unset=True).items()
+        if value is not None or name == "fail_at"
+    }
     values = {
         name: changes.get(name, getattr(current, name)) for name in Lifecycle.__dataclass_fields__
     }
@@ -180,3 +203,73 @@ def _lifecycle_action(name: str) -> None:
 
 for _action in ("admit", "reject", "end", "evict", "fail"):
     _lifecycle_action(_action)
+
+
+# ---------------------------------------------------------------------------- faults and journal
+#
+# The control API needs the fake's fault engine and journal, which live on FakeVexa; the app
+# finds them through ``app.extra["fake"]`` (set by FakeVexa) so the routes stay declarative.
+
+
+def _fake(call: Call) -> Any:
+    fake = call.model.extra.get("fake")
+    if fake is None:
+        raise VexaError(501, "fault control needs a FakeVexa; this app has none")
+    return fake
+
+
+@control("GET", "/faults")
+def list_faults(call: Call) -> Response:
+    """The running fault plan, as JSON."""
+    return _ok(_fake(call).faults.plan.to_json())
+
+
+@control("PUT", "/faults")
+def replace_faults(call: Call) -> Response:
+    """Replace the whole fault plan (counters restart); a bad plan changes nothing."""
+    fake = _fake(call)
+    plan = _parse_plan(call.request.body)
+    fake.install_faults(plan)
+    return _ok(plan.to_json())
+
+
+@control("POST", "/faults/rules")
+def add_fault_rule(call: Call) -> Response:
+    """Append one rule (``{"match", "on", "phase", "fault"}``) to the running plan."""
+    fake = _fake(call)
+    try:
+        import json
+
+        rule = json.loads(call.request.body or b"null")
+    except ValueError:
+        rule = None
+    if not isinstance(rule, dict):
+        raise VexaError(400, 'send one rule as a JSON object: {"match": ..., "fault": ...}')
+    current = fake.faults.plan.to_json()
+    plan = _parse_plan({**current, "rules": [*current.get("rules", []), rule]})
+    fake.plan.add(plan.rules[-1])
+    return _ok(fake.faults.plan.to_json(), 201)
+
+
+@control("DELETE", "/faults")
+def clear_faults(call: Call) -> Response:
+    """Remove every fault rule and the rate limit."""
+    _fake(call).clear_faults()
+    return json_response(204, None)
+
+
+@control("GET", "/journal")
+def read_journal(call: Call) -> Response:
+    """Every event so far: requests, faults, commits, answers and cuts."""
+    fake = _fake(call)
+    return Response(200, (("content-type", "application/json"),), fake.journal.dumps().encode())
+
+
+def _parse_plan(raw: bytes | dict[str, Any]) -> Any:
+    from harness.faults.plan import FaultPlan, InvalidPlan
+
+    try:
+        return FaultPlan.from_json(raw)
+    except InvalidPlan as exc:
+        problems = [{"field": where, "problem": message} for where, message in exc.problems]
+        raise VexaError(422, problems, extra={"message": str(exc)}) from None

@@ -19,7 +19,7 @@ from harness.web.messages import Request, Response
 
 __all__ = ["Call", "Endpoint", "Handler", "QueryInt", "QueryStr", "parse_query"]
 
-Auth = Literal["none", "user"]
+Auth = Literal["none", "user", "admin"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -97,7 +97,12 @@ class Response:
 
 
 def json_response(status: int, payload: Any, headers: Iterable[tuple[str, str]] = ()) -> Response:
-    """Serialize like FastAPI does (compact separators, UTF-8, no ASCII escaping)."""
+    """Serialize like FastAPI does (compact separators, UTF-8, no ASCII escaping).
+
+    A 204 carries no body at all.
+    """
+    if status == 204:
+        return Response(status=status, headers=tuple(headers), body=b"")
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
     return Response(
         status=status,

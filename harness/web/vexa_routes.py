@@ -19,6 +19,7 @@ from harness.vexa.bodies import (
 from harness.vexa.exceptions import VexaError
 from harness.vexa.model import Meeting
 from harness.vexa.platforms import CannotConstructUrl, Platform, construct_meeting_url
+from harness.vexa.recordings import recording_enabled_default
 from harness.web.endpoints import Call, Endpoint, Handler, QueryInt, QueryStr
 from harness.web.messages import Response, json_response
 from harness.web.router import Router
@@ -118,7 +119,9 @@ def create_bot(call: Call) -> Response:
     data: dict[str, Any] = {
         "bot_name": body.bot_name or f"VexaBot-{rng.getrandbits(24):06x}",
         "transcribe_enabled": True if body.transcribe_enabled is None else body.transcribe_enabled,
-        "recording_enabled": True if body.recording_enabled is None else body.recording_enabled,
+        "recording_enabled": recording_enabled_default(call.caller)
+        if body.recording_enabled is None
+        else body.recording_enabled,
         "transcription_tier": body.transcription_tier,
         "resolved_timeouts": _resolved_timeouts(body),
     }
