@@ -101,7 +101,7 @@ class Exchange:
                 self.facts.native_meeting_id,
             )
         )
-        self.decision: Decision = fake.faults.decide(self.facts, self.attempt, now)
+        self.decision: Decision = fake.fault_engine.decide(self.facts, self.attempt, now)
         if self.decision.fault is not None:
             fake.journal.append(
                 FaultEvent(

@@ -21,6 +21,7 @@ __all__ = [
     "Event",
     "FaultEvent",
     "Journal",
+    "ReadEvent",
     "RequestEvent",
 ]
 
@@ -72,6 +73,23 @@ class CommitEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class ReadEvent:
+    """A read that tells the client which bots run: what the answer showed.
+
+    ``covered`` lists the meetings (``platform/native_meeting_id``) the answer spoke about;
+    ``complete`` says it spoke about *all* the user's meetings (so absence means "not
+    running"); ``running`` lists those it showed with a live bot.
+    """
+
+    exchange: int
+    at: float
+    complete: bool
+    covered: tuple[str, ...]
+    running: tuple[str, ...]
+    type: Literal["read"] = "read"
+
+
+@dataclass(frozen=True, slots=True)
 class AnswerEvent:
     """The last byte of a complete answer went out."""
 
@@ -92,7 +110,7 @@ class CutEvent:
     type: Literal["cut"] = "cut"
 
 
-Event = RequestEvent | FaultEvent | CommitEvent | AnswerEvent | CutEvent
+Event = RequestEvent | FaultEvent | CommitEvent | ReadEvent | AnswerEvent | CutEvent
 
 
 class Journal:

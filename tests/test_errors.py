@@ -945,3 +945,11 @@ def test_the_key_is_checked_before_the_body_and_query(req: Req, send: Send, fake
     for operations with path parameters); bodies and queries reach meeting-api behind it."""
     status, body = send(req)
     assert_answer(status, body, MISSING_KEY[fake.profile.name], req.url)
+
+
+def test_a_wrong_method_is_a_405_that_says_what_is_allowed(fake: FakeVexa) -> None:
+    with fake.client() as client:
+        answer = client.put("/bots/status")
+    assert answer.status_code == 405
+    assert answer.json() == {"detail": "Method Not Allowed"}
+    assert answer.headers["allow"] == "GET"

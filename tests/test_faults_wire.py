@@ -158,7 +158,7 @@ def test_a_reset_is_a_genuine_econnreset() -> None:
 @pytest.mark.parametrize("transport", ["socket", "in-process"])
 def test_reset_after_commit_creates_the_bot_and_loses_the_answer(transport: str) -> None:
     fake = FakeVexa("v0.10", seed=2, clock=SystemClock())
-    fake.plan.on("POST", "/bots").attempt(1).after_commit().reset()
+    fake.faults.on("POST", "/bots").attempt(1).after_commit().reset()
     account = fake.create_user()
     if transport == "socket":
         with (
@@ -240,7 +240,7 @@ def test_the_journal_replays_byte_for_byte() -> None:
 
 def test_two_hundred_hung_clients_do_not_stop_the_server() -> None:
     fake = FakeVexa("docs", clock=SystemClock())
-    fake.plan.on("GET", "/bots/status").hang()
+    fake.faults.on("GET", "/bots/status").hang()
     account = fake.create_user()
 
     async def scenario(url: str) -> tuple[list[str], int]:
@@ -267,8 +267,8 @@ def test_two_hundred_hung_clients_do_not_stop_the_server() -> None:
 
 def test_in_process_hangs_and_delays_run_on_virtual_time() -> None:
     fake = FakeVexa("docs")  # a virtual clock
-    fake.plan.on("GET", "/bots/status").call(1).hang()
-    fake.plan.on("GET", "/bots/status").call(2).delay(45)
+    fake.faults.on("GET", "/bots/status").call(1).hang()
+    fake.faults.on("GET", "/bots/status").call(2).delay(45)
     account = fake.create_user()
     start = fake.clock.now()
     with fake.client(account, timeout=30) as client:
@@ -285,7 +285,7 @@ def test_a_client_without_a_timeout_is_told_it_would_hang_forever() -> None:
     from harness.server.inprocess import ClientWouldHang
 
     fake = FakeVexa("docs")
-    fake.plan.on("GET", "/meetings").hang()
+    fake.faults.on("GET", "/meetings").hang()
     account = fake.create_user()
     with (
         fake.client(account, timeout=None) as client,

@@ -58,14 +58,15 @@ class VexaApp:
                 return json_response(exc.status, exc.payload(), exc.headers)
 
     def _resolve(self, request: Request) -> Match[Endpoint] | Response:
-        known = False
+        allowed: set[str] = set()
         for router in self.routers:
             found = router.resolve(request.method, request.path)
             if isinstance(found, Match):
                 return found
-            known = known or found is True
-        if known:
-            return json_response(405, {"detail": "Method Not Allowed"})
+            allowed |= found
+        if allowed:
+            allow = ", ".join(sorted(allowed))
+            return json_response(405, {"detail": "Method Not Allowed"}, [("allow", allow)])
         return json_response(404, {"detail": "Not Found"})
 
     def _dispatch(self, request: Request) -> Response:

@@ -221,7 +221,7 @@ def _fake(call: Call) -> Any:
 @control("GET", "/faults")
 def list_faults(call: Call) -> Response:
     """The running fault plan, as JSON."""
-    return _ok(_fake(call).faults.plan.to_json())
+    return _ok(_fake(call).fault_engine.plan.to_json())
 
 
 @control("PUT", "/faults")
@@ -245,10 +245,10 @@ def add_fault_rule(call: Call) -> Response:
         rule = None
     if not isinstance(rule, dict):
         raise VexaError(400, 'send one rule as a JSON object: {"match": ..., "fault": ...}')
-    current = fake.faults.plan.to_json()
+    current = fake.fault_engine.plan.to_json()
     plan = _parse_plan({**current, "rules": [*current.get("rules", []), rule]})
-    fake.plan.add(plan.rules[-1])
-    return _ok(fake.faults.plan.to_json(), 201)
+    fake.faults.add(plan.rules[-1])
+    return _ok(fake.fault_engine.plan.to_json(), 201)
 
 
 @control("DELETE", "/faults")

@@ -300,7 +300,7 @@ def openapi_document(profile: Profile, routers: Iterable[Router[Endpoint]]) -> d
     routes: list[tuple[Route[Endpoint], dict[str, type[StrEnum]]]] = []
     seen: set[tuple[str, str]] = set()
     for router in routers:
-        enums: dict[str, type[StrEnum]] = dict(router._enums)
+        enums: dict[str, type[StrEnum]] = dict(router.enums)
         for route in router.routes:
             key = (route.method, route.openapi_path)
             if key not in seen:

@@ -83,7 +83,8 @@ class Router(Generic[H]):
 
     def __init__(self, enums: dict[str, type[StrEnum]] | None = None) -> None:
         self.routes: list[Route[H]] = []
-        self._enums = enums or {}
+        #: Path-parameter converters by name (e.g. ``platform`` → the Platform enum).
+        self.enums: dict[str, type[StrEnum]] = enums or {}
 
     def add(self, method: str, template: str) -> Callable[[H], H]:
         def register(handler: H) -> H:
@@ -92,18 +93,18 @@ class Router(Generic[H]):
 
         return register
 
-    def resolve(self, method: str, path: str) -> Match[H] | bool | None:
-        """A match; ``True`` if the path exists under another method (405); None if unknown."""
-        path_known = False
+    def resolve(self, method: str, path: str) -> Match[H] | frozenset[str]:
+        """A match, or the methods the path does have (empty: unknown path, 404; else 405)."""
+        allowed: set[str] = set()
         for route in self.routes:
             found = route.regex.match(path)
             if found is None:
                 continue
             if route.method != method:
-                path_known = True
+                allowed.add(route.method)
                 continue
             return self._convert(route, found.groupdict())
-        return True if path_known else None
+        return frozenset(allowed)
 
     def _convert(self, route: Route[H], raw: dict[str, str]) -> Match[H]:
         params: dict[str, Any] = {}
@@ -115,8 +116,8 @@ class Router(Generic[H]):
                     params[name] = int(value)
                 except ValueError:
                     errors.append(_int_error(name, value))
-            elif kind in self._enums:
-                enum = self._enums[kind]
+            elif kind in self.enums:
+                enum = self.enums[kind]
                 try:
                     params[name] = enum(value)
                 except ValueError:

@@ -1,0 +1,130 @@
+"""The figures: each measures ours and a baseline in the same run and returns a row.
+
+Absolute times on shared machines are noise; ratios measured back to back are not. Every
+figure warms up, then takes the best of a few rounds (the least disturbed one).
+"""
+
+from __future__ import annotations
+
+import gc
+import resource
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+
+from harness import FakeVexa
+
+__all__ = ["FIGURES", "Figure"]
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    name: str
+    ours: float
+    baseline: float | None
+    ratio: float | None
+    unit: str
+    target: str
+    met: bool | None
+
+
+def _best_rate(run: Callable[[int], None], count: int, rounds: int = 3) -> float:
+    """Operations per second of the fastest round."""
+    run(max(100, count // 20))  # warm-up
+    best = 0.0
+    for _ in range(rounds):
+        start = time.perf_counter()
+        run(count)
+        best = max(best, count / (time.perf_counter() - start))
+    return best
+
+
+def in_process_request_cost(quick: bool) -> Figure:
+    """Requests/s of ``GET /bots/status`` in-process vs httpx.MockTransport with a canned body."""
+    count = 2_000 if quick else 20_000
+    fake = FakeVexa()
+    ours = fake.client(fake.create_user())
+    canned = httpx.Client(
+        base_url="http://vexa.test",
+        transport=httpx.MockTransport(lambda _: httpx.Response(200, json={"running_bots": []})),
+    )
+
+    def loop(client: httpx.Client) -> Callable[[int], None]:
+        def run(n: int) -> None:
+            for _ in range(n):
+                client.get("/bots/status")
+
+        return run
+
+    rate, base = _best_rate(loop(ours), count), _best_rate(loop(canned), count)
+    ratio = rate / base
+    return Figure("in-process request cost", rate, base, ratio, "req/s", ">= 0.5x", ratio >= 0.5)
+
+
+def fault_decision_cost(quick: bool) -> Figure:
+    """Added µs per request with 20 active (non-firing) fault rules and the journal, vs none."""
+    count = 2_000 if quick else 20_000
+
+    def rate(rules: int) -> float:
+        fake = FakeVexa()
+        for n in range(rules):
+            fake.faults.on("POST", f"/never/{n}").probability(0.5).status(503)
+        transport = fake.transport()
+        request = httpx.Request(
+            "GET",
+            "http://vexa.test/bots/status",
+            headers={"X-API-Key": fake.create_user().api_key},
+        )
+
+        def run(n: int) -> None:
+            for _ in range(n):
+                transport.handle_request(request)
+
+        return _best_rate(run, count)
+
+    with_rules, without = rate(20), rate(0)
+    added_us = (1 / with_rules - 1 / without) * 1e6
+    return Figure(
+        "fault decision + journal (20 rules)",
+        added_us,
+        0.0,
+        None,
+        "µs/req added",
+        "< 20 µs",
+        added_us < 20,
+    )
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        pages = int(statm.read().split()[1])
+    return pages * resource.getpagesize() / 2**20
+
+
+def memory_growth(quick: bool) -> Figure:
+    """RSS after N in-process requests with the default journal cap, vs after 1,000."""
+    total = 100_000 if quick else 1_000_000
+    fake = FakeVexa()
+    transport = fake.transport()
+    request = httpx.Request(
+        "GET", "http://vexa.test/bots/status", headers={"X-API-Key": fake.create_user().api_key}
+    )
+    for _ in range(1_000):
+        transport.handle_request(request)
+    gc.collect()
+    baseline = _rss_mb()
+    for _ in range(total - 1_000):
+        transport.handle_request(request)
+    gc.collect()
+    grown = _rss_mb() - baseline
+    name = f"memory after {total:,} requests (journal cap {fake.journal.cap:,})"
+    return Figure(name, grown, 0.0, None, "MB growth", "< 50 MB", grown < 50)
+
+
+FIGURES: list[Callable[[bool], Figure]] = [
+    in_process_request_cost,
+    fault_decision_cost,
+    memory_growth,
+]
