@@ -33,9 +33,11 @@ def main() -> int:
     figures = []
     for measure in FIGURES:
         start = time.perf_counter()
-        figure = measure(args.quick)
-        figures.append(figure)
-        print(_row(figure), f"({time.perf_counter() - start:.0f} s)", flush=True)
+        measured = measure(args.quick)
+        took = f"({time.perf_counter() - start:.0f} s)"
+        for figure in measured if isinstance(measured, list) else [measured]:
+            figures.append(figure)
+            print(_row(figure), took, flush=True)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as out:
             json.dump({"quick": args.quick, "figures": [asdict(f) for f in figures]}, out, indent=2)

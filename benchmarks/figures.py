@@ -97,6 +97,36 @@ def fault_decision_cost(quick: bool) -> Figure:
     )
 
 
+def loopback_throughput(quick: bool) -> list[Figure]:
+    """Keep-alive load on ``vexa-harness serve`` vs bare uvicorn + Starlette, 50 connections."""
+    import tempfile
+
+    from benchmarks.load import bare_uvicorn, harness_server, run_load
+
+    seconds = 2.0 if quick else 8.0
+    with tempfile.TemporaryDirectory() as tmp:
+        with harness_server() as (port, key):
+            run_load(port, key, 50, 0.5)  # warm-up
+            ours = run_load(port, key, 50, seconds)
+        with bare_uvicorn(tmp) as (port, key):
+            run_load(port, key, 50, 0.5)
+            base = run_load(port, key, 50, seconds)
+    ratio = ours.requests_per_second / base.requests_per_second
+    added = ours.p99_ms - base.p99_ms
+    return [
+        Figure(
+            "loopback throughput (50 conns)",
+            ours.requests_per_second,
+            base.requests_per_second,
+            ratio,
+            "req/s",
+            ">= 0.5x",
+            ratio >= 0.5,
+        ),
+        Figure("loopback p99 added latency", added, base.p99_ms, None, "ms", "< 5 ms", added < 5),
+    ]
+
+
 def _rss_mb() -> float:
     with open("/proc/self/statm") as statm:
         pages = int(statm.read().split()[1])
@@ -123,8 +153,9 @@ def memory_growth(quick: bool) -> Figure:
     return Figure(name, grown, 0.0, None, "MB growth", "< 50 MB", grown < 50)
 
 
-FIGURES: list[Callable[[bool], Figure]] = [
+FIGURES: list[Callable[[bool], Figure | list[Figure]]] = [
     in_process_request_cost,
     fault_decision_cost,
+    loopback_throughput,
     memory_growth,
 ]
