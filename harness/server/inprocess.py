@@ -115,9 +115,9 @@ def _respond(exchange: Exchange, outcome: Outcome, request: httpx.Request) -> ht
     headers = [*response.headers, ("content-length", str(len(response.body)))]
     if fault is None:
         exchange.answered(response)
-        return httpx.Response(
-            response.status, headers=headers, content=response.body, request=request
-        )
+        # A ready ByteStream: httpx's content= path re-encodes and costs ~6x more per answer.
+        stream = httpx.ByteStream(response.body)
+        return httpx.Response(response.status, headers=headers, stream=stream, request=request)
     exchange.pending = response
     return httpx.Response(
         response.status, headers=headers, stream=_Body(exchange, outcome, timeout), request=request
