@@ -26,10 +26,13 @@ from harness.exchange import Exchange
 from harness.faults.engine import FaultEngine
 from harness.faults.plan import FaultPlan, PlanBuilder
 from harness.journal import DEFAULT_CAP, CommitEvent, Journal
+from harness.observations import observe
 from harness.server.inprocess import AsyncInProcessTransport, InProcessTransport
 from harness.server.loopback import LoopbackServer
+from harness.server.websocket import InProcessWebSocket, WebSocketEndpoint
 from harness.vexa.exceptions import VexaError
 from harness.vexa.lifecycle import Lifecycle
+from harness.vexa.live import LiveHub
 from harness.vexa.model import SCOPES, Effect, Meeting, VexaModel
 from harness.vexa.profiles import Profile, get_profile
 from harness.web.app import VexaApp
@@ -75,11 +78,14 @@ class FakeVexa:
         #: ``X-Admin-API-Key`` for the admin API; None leaves it unconfigured (500).
         self.model.admin_key = admin_key or None
         self.app = VexaApp(self.model)
+        #: Subscriptions and frames of the WebSocket ``/ws`` (see :mod:`harness.vexa.live`).
+        self.live = LiveHub(self.model)
         #: Everything the clients did and the fake did back, on the harness clock.
         self.journal = Journal(journal_cap)
-        self.faults = FaultEngine(faults or FaultPlan(seed=seed), self.clock.now())
-        #: Build rules that take effect as they are added: ``fake.plan.on(...).reset()``.
-        self.plan = self._builder(self.faults.plan)
+        #: Decides faults for every request (see :mod:`harness.faults.engine`).
+        self.fault_engine = FaultEngine(faults or FaultPlan(seed=seed), self.clock.now())
+        #: Rules that take effect as they are added: ``fake.faults.on("POST", "/bots")...``.
+        self.faults = self._builder(self.fault_engine.plan)
         #: Exceptions the fake raised while answering; :meth:`check` re-raises the first.
         self.errors: list[BaseException] = []
         self._exchanges = 0
@@ -98,16 +104,16 @@ class FakeVexa:
 
     def _extend_plan(self, plan: FaultPlan) -> None:
         with self.app.lock:
-            self.faults.extend(plan)
+            self.fault_engine.extend(plan)
 
     def install_faults(self, plan: FaultPlan) -> None:
         """Replace the fault plan; its counters, streams and window start now."""
         with self.app.lock:
-            self.faults.install(plan, self.clock.now())
-            self.plan = self._builder(plan)
+            self.fault_engine.install(plan, self.clock.now())
+            self.faults = self._builder(plan)
 
     def clear_faults(self) -> None:
-        self.install_faults(FaultPlan(seed=self.faults.plan.seed))
+        self.install_faults(FaultPlan(seed=self.fault_engine.plan.seed))
 
     def exchange(self, request: Request) -> Exchange:
         """Open one request's walk: journal it and decide its faults (see :mod:`exchange`)."""
@@ -125,9 +131,13 @@ class FakeVexa:
         with self.app.lock:
             self._current = exchange
             try:
-                return self.handle(exchange.request)
+                response = self.handle(exchange.request)
             finally:
                 self._current = None
+            seen = observe(exchange.request, response, exchange.number, self.clock.now())
+            if seen is not None:
+                self.journal.append(seen)
+            return response
 
     def _record_effect(self, effect: Effect) -> None:
         number = self._current.number if self._current is not None else 0
@@ -148,10 +158,18 @@ class FakeVexa:
     def handle(self, request: Request) -> Response:
         """Answer one request; an internal crash is recorded, then re-raised."""
         try:
-            return self.app.handle(request)
+            response = self.app.handle(request)
         except Exception as exc:
             self.errors.append(exc)
             raise
+        self._flush_live()
+        return response
+
+    def _flush_live(self) -> None:
+        """Publish live frames for what the model did (a request may have moved its clock)."""
+        with self.app.lock:
+            if self.live.active:
+                self.live.flush(self.model.now())
 
     def check(self) -> None:
         """Raise :class:`ServerError` if the fake crashed while answering any request."""
@@ -201,6 +219,7 @@ class FakeVexa:
         with self.app.lock:
             now = self.clock.advance(seconds)
             self.model.advance(now)
+            self.live.flush(now)
         return now
 
     def meeting(self, meeting_id: int) -> Meeting:
@@ -274,15 +293,24 @@ class FakeVexa:
             max_body_bytes=self.app.max_body_bytes,
             exchanger=self.exchange,
             pause=self.pause,
+            upgrade=WebSocketEndpoint(self),
         )
 
     async def pause(self, seconds: float) -> None:
         """Wait ``seconds`` of harness time on the server: a jump on a virtual clock."""
         if isinstance(self.clock, VirtualClock):
             with self.app.lock:
-                self.model.advance(self.clock.advance(seconds))
+                now = self.clock.advance(seconds)
+                self.model.advance(now)
+                self.live.flush(now)
         else:
             await asyncio.sleep(seconds)
+
+    def websocket(
+        self, account: Account | None = None, *, api_key: str | None = None
+    ) -> InProcessWebSocket:
+        """``async with fake.websocket(alice) as ws``: ``/ws`` in-process (no key: 4401)."""
+        return InProcessWebSocket(self, api_key or (account.api_key if account else None))
 
     @contextmanager
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[LoopbackServer]:

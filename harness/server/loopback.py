@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 
 import h11
@@ -23,10 +23,14 @@ from harness.exchange import ExchangeLike, Outcome, PlainExchange
 from harness.server.wire import Pause, deliver
 from harness.web.messages import Request, Response, json_response
 
-__all__ = ["Handler", "LoopbackServer"]
+__all__ = ["Handler", "LoopbackServer", "Upgrader"]
 
 Handler = Callable[[Request], Response]
 Exchanger = Callable[[Request], ExchangeLike]
+#: Takes a request over (e.g. a WebSocket upgrade) and returns True, or declines with False.
+Upgrader = Callable[
+    [Request, h11.Connection, asyncio.StreamReader, asyncio.StreamWriter], Awaitable[bool]
+]
 _FAILURE = json_response(500, {"detail": "Internal Server Error"})
 
 _READ_SIZE = 65_536
@@ -50,8 +54,11 @@ class LoopbackServer:
         max_body_bytes: int = 1_048_576,
         exchanger: Exchanger | None = None,
         pause: Pause | None = None,
+        upgrade: Upgrader | None = None,
     ) -> None:
         self.handler = handler
+        #: Offered every request before the handler (see :meth:`_take_over`).
+        self.upgrade = upgrade
         #: Opens the exchange for a request (the fault engine and journal live behind it);
         #: without one, every request goes straight to ``handler``.
         self.exchanger: Exchanger = exchanger or (lambda request: PlainExchange(handler, request))
@@ -374,9 +381,11 @@ class LoopbackServer:
 
         The place for a WebSocket upgrade (``Upgrade: websocket``; send a 101 through ``conn``
         and take ``conn.trailing_data`` with the streams) and for socket-level faults. The
-        connection is closed afterwards. The default serves every request with the handler.
+        connection is closed afterwards. By default the ``upgrade`` callable decides, if any.
         """
-        return False
+        if self.upgrade is None:
+            return False
+        return await self.upgrade(request, conn, reader, writer)
 
     @staticmethod
     async def _write_raw(writer: asyncio.StreamWriter, data: bytes) -> None:
