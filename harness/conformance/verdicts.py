@@ -14,9 +14,9 @@ from harness.journal import Event
 
 __all__ = [
     "CLIENT_RULES",
-    "Budgets",
     "RULE_IDS",
     "WEBHOOK_RULES",
+    "Budgets",
     "ClientEnd",
     "Evidence",
     "Run",
