@@ -56,15 +56,7 @@ SCRIPT: list[Step | float] = [
 def run_script(
     fake: FakeVexa, send: Callable[[str, str, Any], httpx.Response]
 ) -> list[tuple[int, str, bytes]]:
-    answers = []
-    for step in SCRIPT:
-        if isinstance(step, float):
-            fake.advance(step)
-            continue
-        method, path, body = step
-        response = send(method, path, body)
-        answers.append((response.status_code, response.headers["content-type"], response.content))
-    return answers
+    return run_script_steps(fake, send, SCRIPT)
 
 
 def request_with(client: httpx.Client) -> Callable[[str, str, Any], httpx.Response]:

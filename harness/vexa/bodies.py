@@ -9,6 +9,7 @@ rendered per profile by the HTTP layer.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import (
@@ -69,6 +70,15 @@ def _check_task(value: str | None) -> str | None:
     return value
 
 
+def _checked(name: str, check: Callable[[Any], Any]) -> Any:
+    """A pydantic field validator that applies one of Vexa's checks to field ``name``."""
+
+    def validate(cls: type[BaseModel], value: Any) -> Any:
+        return check(value)
+
+    return field_validator(name)(classmethod(validate))  # type: ignore[arg-type]
+
+
 class MeetingCreate(BaseModel):
     """``POST /bots``, with v0.10's validators in v0.10's field order."""
 
@@ -94,16 +104,8 @@ class MeetingCreate(BaseModel):
     authenticated: bool | None = False
 
     _fill_from_url = model_validator(mode="before")(fill_from_meeting_url)
-
-    @field_validator("language")
-    @classmethod
-    def _language(cls, value: str | None) -> str | None:
-        return check_language(value)
-
-    @field_validator("task")
-    @classmethod
-    def _task(cls, value: str | None) -> str | None:
-        return _check_task(value)
+    _language = _checked("language", check_language)
+    _task = _checked("task", _check_task)
 
     @field_validator("transcription_tier")
     @classmethod
@@ -164,20 +166,9 @@ class BotConfigUpdate(BaseModel):
     task: str | None = None
     allowed_languages: list[str] | None = None
 
-    @field_validator("language")
-    @classmethod
-    def _language(cls, value: str | None) -> str | None:
-        return check_language(value)
-
-    @field_validator("task")
-    @classmethod
-    def _task(cls, value: str | None) -> str | None:
-        return _check_task(value)
-
-    @field_validator("allowed_languages")
-    @classmethod
-    def _allowed(cls, value: list[str] | None) -> list[str] | None:
-        return check_languages(value)
+    _language = _checked("language", check_language)
+    _task = _checked("task", _check_task)
+    _allowed = _checked("allowed_languages", check_languages)
 
 
 class MeetingDataUpdate(BaseModel):
@@ -188,10 +179,7 @@ class MeetingDataUpdate(BaseModel):
     languages: list[str] | None = None
     notes: str | None = None
 
-    @field_validator("languages")
-    @classmethod
-    def _languages(cls, value: list[str] | None) -> list[str] | None:
-        return check_languages(value)
+    _languages = _checked("languages", check_languages)
 
 
 class MeetingUpdate(BaseModel):
