@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from harness.vexa import admin, views
 from harness.vexa.exceptions import VexaError
 from harness.vexa.model import User
-from harness.web.endpoints import Call, Endpoint, Handler, QueryInt, QueryStr
+from harness.web.endpoints import Call, Endpoint, Handler, QueryInt, QueryStr, registrar
 from harness.web.messages import Response, json_response
 from harness.web.router import Router
 
@@ -59,17 +59,14 @@ class UserUpdate(BaseModel):
         return None if value is None else admin.check_email(value)
 
 
+_admin_route = registrar(ADMIN_ROUTER, auth="admin")
+
+
 def route(method: str, template: str, **spec: Any) -> Callable[[Handler], Handler]:
-    """Register ``handler`` under ``method template`` behind the admin key."""
-
-    def register(handler: Handler) -> Handler:
-        summary = (handler.__doc__ or "").strip().splitlines()[0]
-        errors = tuple(sorted({403, 500, *spec.pop("errors", ())}))
-        endpoint = Endpoint(handler=handler, summary=summary, auth="admin", errors=errors, **spec)
-        ADMIN_ROUTER.add(method, template)(endpoint)
-        return handler
-
-    return register
+    """Behind the admin key: every admin route can also answer 403 and 500 (no key set)."""
+    errors = tuple(sorted({403, 500, *spec.pop("errors", ())}))
+    decorate: Callable[[Handler], Handler] = _admin_route(method, template, errors=errors, **spec)
+    return decorate
 
 
 def _detail(user: User, call: Call) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from harness.vexa import views
 from harness.vexa.exceptions import VexaError
 from harness.vexa.lifecycle import FAILURE_STAGES, Lifecycle
 from harness.vexa.model import Meeting
-from harness.web.endpoints import Call, Endpoint, Handler
+from harness.web.endpoints import Call, Endpoint, Handler, registrar
 from harness.web.messages import Response, json_response
 from harness.web.router import Router
 
@@ -27,16 +27,14 @@ CONTROL_ROUTER: Router[Endpoint] = Router()
 PREFIX = "/_harness"
 
 
+_control = registrar(CONTROL_ROUTER, PREFIX, auth="none")
+
+
 def control(
     method: str, path: str, body: type[BaseModel] | None = None
 ) -> Callable[[Handler], Handler]:
-    def register(handler: Handler) -> Handler:
-        summary = (handler.__doc__ or "").strip().splitlines()[0]
-        endpoint = Endpoint(handler=handler, summary=summary, auth="none", body=body)
-        CONTROL_ROUTER.add(method, PREFIX + path)(endpoint)
-        return handler
-
-    return register
+    decorate: Callable[[Handler], Handler] = _control(method, path, body=body)
+    return decorate
 
 
 Scope = Literal["bot", "tx", "browser"]

@@ -16,8 +16,18 @@ from pydantic import BaseModel
 from harness.vexa.model import ApiKey, User, VexaModel
 from harness.vexa.profiles import Profile
 from harness.web.messages import Request, Response
+from harness.web.router import Router
 
-__all__ = ["Call", "Endpoint", "Handler", "QueryInt", "QueryStr", "parse_query"]
+__all__ = [
+    "Call",
+    "Endpoint",
+    "Handler",
+    "QueryInt",
+    "QueryStr",
+    "Registrar",
+    "parse_query",
+    "registrar",
+]
 
 Auth = Literal["none", "user", "admin"]
 
@@ -78,6 +88,28 @@ class Endpoint:
     responses: dict[str, str | None] = field(default_factory=dict)
     #: Error statuses this endpoint can answer, for OpenAPI.
     errors: tuple[int, ...] = ()
+
+
+Registrar = Callable[..., Callable[[Handler], Handler]]
+
+
+def registrar(router: Router[Endpoint], prefix: str = "", **defaults: Any) -> Registrar:
+    """A ``route(method, template, **spec)`` decorator that declares endpoints on ``router``.
+
+    The first line of the handler's docstring becomes the summary (the OpenAPI document shows
+    it); ``defaults`` fill in the spec fields a route leaves out (e.g. ``scopes`` or ``auth``).
+    """
+
+    def route(method: str, template: str, **spec: Any) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            summary = (handler.__doc__ or "").strip().splitlines()[0]
+            endpoint = Endpoint(handler=handler, summary=summary, **{**defaults, **spec})
+            router.add(method, prefix + template)(endpoint)
+            return handler
+
+        return register
+
+    return route
 
 
 def _int_issue(spec: QueryInt, raw: str) -> dict[str, Any] | None:

@@ -9,7 +9,6 @@ missing field come from the store, after the meeting lookup, in Vexa's order.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, HttpUrl, RootModel
@@ -17,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, HttpUrl, RootModel
 from harness.vexa.interactive import Interactions, interactions
 from harness.vexa.model import Meeting
 from harness.vexa.platforms import Platform
-from harness.web.endpoints import Call, Endpoint, Handler, QueryInt
+from harness.web.endpoints import Call, Endpoint, QueryInt, registrar
 from harness.web.messages import Response, json_response
 from harness.web.router import Router
 
@@ -95,16 +94,7 @@ class VoiceAgentSettingsBody(BaseModel):
     url: HttpUrl | None = None
 
 
-def route(method: str, template: str, **spec: Any) -> Callable[[Handler], Handler]:
-    """Register ``handler`` under ``method template``, for a user with a bot scope."""
-
-    def register(handler: Handler) -> Handler:
-        summary = (handler.__doc__ or "").strip().splitlines()[0]
-        endpoint = Endpoint(handler=handler, summary=summary, scopes=BOT, **spec)
-        INTERACTIVE_ROUTER.add(method, template)(endpoint)
-        return handler
-
-    return register
+route = registrar(INTERACTIVE_ROUTER, scopes=BOT)
 
 
 def _bot(call: Call) -> tuple[Interactions, Meeting]:

@@ -9,7 +9,6 @@ on demand from :class:`~harness.vexa.media.WavAudio`, never held in memory whole
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -23,7 +22,7 @@ from harness.vexa.recordings import (
     recording_view,
     set_recording_config,
 )
-from harness.web.endpoints import Call, Endpoint, Handler, QueryInt, QueryStr
+from harness.web.endpoints import Call, Endpoint, QueryInt, QueryStr, registrar
 from harness.web.messages import Response, json_response
 from harness.web.router import Router
 
@@ -46,13 +45,7 @@ class RecordingConfigUpdate(BaseModel):
     capture_modes: list[Literal["audio", "video"]] | None = None
 
 
-def route(method: str, template: str, **spec: Any) -> Callable[[Handler], Handler]:
-    def register(handler: Handler) -> Handler:
-        summary = (handler.__doc__ or "").strip().splitlines()[0]
-        RECORDING_ROUTER.add(method, template)(Endpoint(handler=handler, summary=summary, **spec))
-        return handler
-
-    return register
+route = registrar(RECORDING_ROUTER)
 
 
 # ---------------------------------------------------------------------------- recordings

@@ -8,14 +8,11 @@ with the creator's key, so the text follows the meeting and a revoked key breaks
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from harness.vexa.exceptions import VexaError
 from harness.vexa.model import ApiKey, User
 from harness.vexa.platforms import Platform
 from harness.vexa.shares import clamp_ttl, transcript_text
-from harness.web.endpoints import Call, Endpoint, Handler, QueryInt
+from harness.web.endpoints import Call, Endpoint, QueryInt, registrar
 from harness.web.messages import Request, Response, json_response
 from harness.web.router import Router
 from harness.web.vexa_routes import TX, get_transcript
@@ -31,13 +28,7 @@ _TEXT_HEADERS = (
 )
 
 
-def route(method: str, template: str, **spec: Any) -> Callable[[Handler], Handler]:
-    def register(handler: Handler) -> Handler:
-        summary = (handler.__doc__ or "").strip().splitlines()[0]
-        SHARE_ROUTER.add(method, template)(Endpoint(handler=handler, summary=summary, **spec))
-        return handler
-
-    return register
+route = registrar(SHARE_ROUTER)
 
 
 def base_url(request: Request) -> str:

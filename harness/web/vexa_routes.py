@@ -6,7 +6,6 @@ the result with :mod:`harness.vexa.views`. Everything version-specific comes fro
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from harness.vexa import views
@@ -20,7 +19,7 @@ from harness.vexa.exceptions import VexaError
 from harness.vexa.model import Meeting
 from harness.vexa.platforms import CannotConstructUrl, Platform, construct_meeting_url
 from harness.vexa.recordings import recording_enabled_default
-from harness.web.endpoints import Call, Endpoint, Handler, QueryInt, QueryStr
+from harness.web.endpoints import Call, Endpoint, QueryInt, QueryStr, registrar
 from harness.web.messages import Response, json_response
 from harness.web.router import Router
 
@@ -38,15 +37,7 @@ def _ok(payload: Any, status: int = 200) -> Response:
     return json_response(status, payload)
 
 
-def route(method: str, template: str, **spec: Any) -> Callable[[Handler], Handler]:
-    """Register ``handler`` under ``method template`` with its :class:`Endpoint` spec."""
-
-    def register(handler: Handler) -> Handler:
-        summary = (handler.__doc__ or "").strip().splitlines()[0]
-        ROUTER.add(method, template)(Endpoint(handler=handler, summary=summary, **spec))
-        return handler
-
-    return register
+route = registrar(ROUTER)
 
 
 # ---------------------------------------------------------------------------- root and auth
