@@ -67,6 +67,12 @@ class Route(Generic[H]):
         return cls(method, template, handler, re.compile(pattern), converters)
 
     @property
+    def head(self) -> str | None:
+        """The first path segment if it is literal (``"bots"``), else None (a parameter)."""
+        first = self.template.lstrip("/").split("/", 1)[0]
+        return None if "{" in first else first
+
+    @property
     def openapi_path(self) -> str:
         return _PARAM.sub(lambda m: "{" + m.group(1) + "}", self.template)
 
@@ -85,18 +91,34 @@ class Router(Generic[H]):
         self.routes: list[Route[H]] = []
         #: Path-parameter converters by name (e.g. ``platform`` → the Platform enum).
         self.enums: dict[str, type[StrEnum]] = enums or {}
+        self._by_head: dict[str, list[Route[H]]] = {}
 
     def add(self, method: str, template: str) -> Callable[[H], H]:
         def register(handler: H) -> H:
             self.routes.append(Route.of(method, template, handler))
+            self._by_head.clear()
             return handler
 
         return register
 
+    def _candidates(self, path: str) -> list[Route[H]]:
+        """The routes that could match ``path``, in registration order (cached by first segment).
+
+        Only routes with the same literal first segment, or a parameter there, can match; a
+        request then tries a handful of patterns instead of every route of the fake.
+        """
+        head = path.lstrip("/").split("/", 1)[0]
+        found = self._by_head.get(head)
+        if found is None:
+            found = [route for route in self.routes if route.head in (head, None)]
+            if len(self._by_head) < 1024:  # bounded: unknown heads come from clients
+                self._by_head[head] = found
+        return found
+
     def resolve(self, method: str, path: str) -> Match[H] | frozenset[str]:
         """A match, or the methods the path does have (empty: unknown path, 404; else 405)."""
         allowed: set[str] = set()
-        for route in self.routes:
+        for route in self._candidates(path):
             found = route.regex.match(path)
             if found is None:
                 continue
