@@ -76,7 +76,7 @@ def _checked(name: str, check: Callable[[Any], Any]) -> Any:
     def validate(cls: type[BaseModel], value: Any) -> Any:
         return check(value)
 
-    return field_validator(name)(classmethod(validate))  # type: ignore[arg-type]
+    return field_validator(name)(classmethod(validate))
 
 
 class MeetingCreate(BaseModel):
