@@ -1,0 +1,197 @@
+"""The pytest plugin: a fake Vexa, its faults, journal and clock as fixtures.
+
+Registered through the ``pytest11`` entry point, so installing vexa-harness is enough. Kept
+cheap to import: the harness itself loads only when a test asks for one of its fixtures.
+
+Configuration, most specific first: the ``@pytest.mark.vexa(profile=..., seed=..., users=...,
+clock=...)`` marker, then ``--vexa-profile``/``--vexa-seed``/``--vexa-clock`` on the command line,
+then the ``vexa_profile``/``vexa_seed``/``vexa_clock`` ini options, then the defaults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    import httpx
+
+    from harness import Account, FakeVexa
+    from harness.faults.plan import PlanBuilder
+    from harness.journal import Journal
+    from harness.server.loopback import LoopbackServer
+
+_PROFILES = ("docs", "v0.10")
+_CLOCKS = ("virtual", "system")
+_MARKER = (
+    "vexa(profile='docs', seed=0, users=1, clock='virtual', lifecycle=None): configure the "
+    "fake Vexa of this test (the keyword arguments override --vexa-* options and ini values)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class VexaConfig:
+    """The resolved configuration of one test's fake."""
+
+    profile: str
+    seed: int
+    users: int
+    clock: str
+    lifecycle: Any = None
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("vexa", "vexa-harness: a fake Vexa with faults and verdicts")
+    group.addoption("--vexa-profile", choices=_PROFILES, help="Vexa behaviour to fake (docs)")
+    group.addoption("--vexa-seed", type=int, help="seed of the fake's randomness (0)")
+    group.addoption("--vexa-clock", choices=_CLOCKS, help="virtual (default) or system time")
+    parser.addini(
+        "vexa_profile", "default Vexa profile for the fake (docs or v0.10)", default="docs"
+    )
+    parser.addini("vexa_seed", "default seed of the fake", default="0")
+    parser.addini("vexa_clock", "default clock of the fake (virtual or system)", default="virtual")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", _MARKER)
+    _check_choice("vexa_profile", str(config.getini("vexa_profile")), _PROFILES)
+    _check_choice("vexa_clock", str(config.getini("vexa_clock")), _CLOCKS)
+    try:
+        int(str(config.getini("vexa_seed")))
+    except ValueError:
+        raise pytest.UsageError(
+            f"ini option vexa_seed = {config.getini('vexa_seed')!r} is not an integer"
+        ) from None
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise pytest.UsageError(
+            f"ini option {name} = {value!r}; choose one of {', '.join(choices)}"
+        )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    profile, seed, clock = _defaults(config)
+    return f"vexa-harness: profile={profile} seed={seed} clock={clock}"
+
+
+def _defaults(config: pytest.Config) -> tuple[str, int, str]:
+    profile = config.getoption("--vexa-profile") or str(config.getini("vexa_profile"))
+    seed = config.getoption("--vexa-seed")
+    if seed is None:
+        seed = int(str(config.getini("vexa_seed")))
+    clock = config.getoption("--vexa-clock") or str(config.getini("vexa_clock"))
+    return profile, seed, clock
+
+
+@pytest.fixture
+def vexa_config(request: pytest.FixtureRequest) -> VexaConfig:
+    """The fake's configuration: marker over command line over ini over defaults."""
+    profile, seed, clock = _defaults(request.config)
+    marker = request.node.get_closest_marker("vexa")
+    kwargs = dict(marker.kwargs) if marker else {}
+    if marker and marker.args:
+        raise pytest.UsageError(
+            "@pytest.mark.vexa takes keyword arguments only, e.g. profile='v0.10'"
+        )
+    unknown = set(kwargs) - {"profile", "seed", "users", "clock", "lifecycle"}
+    if unknown:
+        raise pytest.UsageError(
+            f"@pytest.mark.vexa got unknown argument(s) {sorted(unknown)}; "
+            "it takes profile, seed, users, clock and lifecycle"
+        )
+    config = VexaConfig(
+        profile=kwargs.get("profile", profile),
+        seed=kwargs.get("seed", seed),
+        users=kwargs.get("users", 1),
+        clock=kwargs.get("clock", clock),
+        lifecycle=kwargs.get("lifecycle"),
+    )
+    _check_choice("profile", config.profile, _PROFILES)
+    _check_choice("clock", config.clock, _CLOCKS)
+    return config
+
+
+@pytest.fixture
+def vexa(vexa_config: VexaConfig) -> Iterator[FakeVexa]:
+    """A fresh fake Vexa for this test; if it crashed while answering, the test fails."""
+    from harness import FakeVexa, SystemClock, VirtualClock
+
+    clock = SystemClock() if vexa_config.clock == "system" else VirtualClock()
+    fake = FakeVexa(
+        vexa_config.profile, vexa_config.seed, clock=clock, lifecycle=vexa_config.lifecycle
+    )
+    for n in range(vexa_config.users):
+        fake.create_user(f"user{n + 1}@example.com")
+    yield fake
+    fake.check()
+
+
+@pytest.fixture
+def vexa_users(vexa: FakeVexa, vexa_config: VexaConfig) -> list[Account]:
+    """The accounts the marker's ``users=`` created (one by default), oldest first."""
+    from harness import Account
+
+    users = sorted(vexa.model.users.values(), key=lambda user: user.id)[: vexa_config.users]
+    keys = {key.user_id: key.token for key in vexa.model.keys.values()}
+    return [Account(user.id, user.email, keys[user.id]) for user in users]
+
+
+@pytest.fixture
+def vexa_user(vexa_users: list[Account]) -> Account:
+    """The first account (its ``api_key`` and ``headers`` authenticate a client)."""
+    if not vexa_users:
+        raise pytest.UsageError("vexa_user needs at least one user; drop users=0 from the marker")
+    return vexa_users[0]
+
+
+@pytest.fixture
+def vexa_client(vexa: FakeVexa, vexa_user: Account) -> Iterator[httpx.Client]:
+    """An ``httpx.Client`` talking to the fake in-process, authenticated as ``vexa_user``."""
+    with vexa.client(vexa_user, timeout=30) as client:
+        yield client
+
+
+async def _async_client(vexa: FakeVexa, vexa_user: Account) -> AsyncIterator[httpx.AsyncClient]:
+    """An ``httpx.AsyncClient`` talking to the fake in-process, as ``vexa_user``."""
+    async with vexa.async_client(vexa_user, timeout=30) as client:
+        yield client
+
+
+try:  # pytest-asyncio (strict mode) only runs async fixtures it declared itself
+    import pytest_asyncio
+except ImportError:  # pragma: no cover - the async fixture needs pytest-asyncio
+    pass
+else:
+    vexa_async_client = pytest_asyncio.fixture(_async_client, name="vexa_async_client")
+
+
+@pytest.fixture
+def vexa_server(vexa: FakeVexa) -> Iterator[LoopbackServer]:
+    """The same fake served on a free loopback port (``vexa_server.url``), for any client."""
+    with vexa.serve() as server:
+        yield server
+    if server.errors:
+        raise server.errors[0]
+
+
+@pytest.fixture
+def vexa_faults(vexa: FakeVexa) -> PlanBuilder:
+    """The fault-rule builder, e.g. ``vexa_faults.on("POST", "/bots").attempt(1).reset()``."""
+    return vexa.faults
+
+
+@pytest.fixture
+def vexa_journal(vexa: FakeVexa) -> Journal:
+    """Everything the client did and the fake did back, on the harness clock."""
+    return vexa.journal
+
+
+@pytest.fixture
+def vexa_clock(vexa: FakeVexa) -> Any:
+    """The fake's clock: a ``VirtualClock`` (``vexa_clock.advance(5)``) unless clock='system'."""
+    return vexa.clock
