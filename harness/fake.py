@@ -37,6 +37,7 @@ from harness.vexa.model import SCOPES, Effect, Meeting, VexaModel
 from harness.vexa.profiles import Profile, get_profile
 from harness.web.app import VexaApp
 from harness.web.messages import Request, Response
+from harness.webhooks.sender import WebhookSender
 
 __all__ = ["Account", "FakeVexa"]
 
@@ -93,6 +94,8 @@ class FakeVexa:
         self._current: Exchange | None = None
         self.model.effect_listeners.append(self._record_effect)
         self.model.extra["fake"] = self
+        #: Delivers Vexa's webhooks for status changes (see :mod:`harness.webhooks`).
+        self.webhooks = WebhookSender(self)
 
     # ------------------------------------------------------------------ faults and journal
 
@@ -317,9 +320,11 @@ class FakeVexa:
         """Serve this fake on a real socket in a background thread for the ``with`` block."""
         server = self.server(host, port)
         server.start_in_thread()
+        self.webhooks.start()
         try:
             yield server
         finally:
+            self.webhooks.stop()
             server.stop_thread()
 
     def __repr__(self) -> str:

@@ -23,6 +23,7 @@ __all__ = [
     "Journal",
     "ReadEvent",
     "RequestEvent",
+    "WebhookEvent",
 ]
 
 DEFAULT_CAP = 100_000
@@ -110,7 +111,30 @@ class CutEvent:
     type: Literal["cut"] = "cut"
 
 
-Event = RequestEvent | FaultEvent | CommitEvent | ReadEvent | AnswerEvent | CutEvent
+@dataclass(frozen=True, slots=True)
+class WebhookEvent:
+    """One webhook delivery attempt and how it ended (see :mod:`harness.webhooks`).
+
+    ``exchange`` is 0: a delivery is the fake calling out, not a client request. ``status`` is
+    the receiver's answer, or None with ``error`` (``timeout``, ``connect``, ``protocol``...);
+    ``answered_at`` is None only while the attempt is still in flight. ``adversary`` names a
+    deliberate deviation (``replay``, ``wrong_secret``...), None for an honest attempt.
+    """
+
+    exchange: int
+    at: float
+    event_id: str
+    event_type: str
+    attempt: int
+    url: str
+    status: int | None
+    error: str | None
+    answered_at: float | None
+    adversary: str | None = None
+    type: Literal["webhook"] = "webhook"
+
+
+Event = RequestEvent | FaultEvent | CommitEvent | ReadEvent | AnswerEvent | CutEvent | WebhookEvent
 
 
 class Journal:
@@ -143,6 +167,9 @@ class Journal:
 
     def commits(self, effect: str | None = None) -> list[CommitEvent]:
         return [e for e in self if isinstance(e, CommitEvent) and effect in (None, e.effect)]
+
+    def webhooks(self) -> list[WebhookEvent]:
+        return [e for e in self if isinstance(e, WebhookEvent)]
 
     def of_exchange(self, exchange: int) -> list[Event]:
         return [e for e in self if e.exchange == exchange]

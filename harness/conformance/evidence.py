@@ -21,6 +21,7 @@ from harness.journal import (
     FaultEvent,
     ReadEvent,
     RequestEvent,
+    WebhookEvent,
 )
 
 __all__ = [
@@ -112,6 +113,10 @@ def render_event(event: Event, timeline: Timeline) -> str:
         return f"{head} answer {event.status}{ra}"
     if isinstance(event, CutEvent):
         return f"{head} cut: {event.how}"
+    if isinstance(event, WebhookEvent):
+        from harness.webhooks.verdicts import describe_webhook_event
+
+        return f"{head} {describe_webhook_event(event)}"
     return f"{head} {event.type}"
 
 

@@ -19,9 +19,11 @@ def default_routers() -> tuple[Router[Endpoint], ...]:
     from harness.web.recording_routes import RECORDING_ROUTER
     from harness.web.share_routes import SHARE_ROUTER
     from harness.web.vexa_routes import ROUTER
+    from harness.web.webhook_routes import WEBHOOK_ROUTER
 
     return (
         CONTROL_ROUTER,
+        WEBHOOK_ROUTER,
         META_ROUTER,
         ROUTER,
         RECORDING_ROUTER,
