@@ -127,6 +127,47 @@ def loopback_throughput(quick: bool) -> list[Figure]:
     ]
 
 
+def webhook_fan_out(quick: bool) -> Figure:
+    """Deliveries/s to a fast loopback receiver, every event duplicated (replays)."""
+    from harness import SystemClock
+    from harness.server.loopback import LoopbackServer
+    from harness.web.messages import Response
+
+    copies = 300 if quick else 3_000
+    receiver = LoopbackServer(lambda _: Response(200, (("content-type", "text/plain"),), b"ok"))
+    receiver.start_in_thread()
+    fake = FakeVexa(clock=SystemClock())
+    try:
+        with fake.client(fake.create_user()) as client:
+            client.put("/user/webhook", json={"webhook_url": receiver.url, "webhook_secret": "s"})
+            bot = client.post("/bots", json={"platform": "zoom", "native_meeting_id": "123456789"})
+        emission = fake.webhooks.trigger(bot.json()["id"], "meeting.completed")
+        fake.webhooks.settle()
+        start = time.perf_counter()
+        fake.webhooks.replay(emission.event_id, copies=copies)
+        finished = ("delivered", "failed", "rejected", "exhausted", "expired")
+        deadline = time.monotonic() + 120  # bounded: a stuck sender ends the figure, not the run
+        while time.monotonic() < deadline and not all(
+            d.state in finished for d in fake.webhooks.deliveries()
+        ):
+            time.sleep(0.005)
+        rate = copies / (time.perf_counter() - start)
+        delivered = sum(d.state == "delivered" for d in fake.webhooks.deliveries())
+    finally:
+        fake.webhooks.stop()
+        receiver.stop_thread()
+    met = delivered == copies + 1  # every duplicate acknowledged: a report row, not a target
+    return Figure(
+        "webhook fan-out (duplicates on)",
+        rate,
+        None,
+        None,
+        "deliveries/s",
+        "report",
+        None if met else False,
+    )
+
+
 def _rss_mb() -> float:
     with open("/proc/self/statm") as statm:
         pages = int(statm.read().split()[1])
@@ -157,5 +198,6 @@ FIGURES: list[Callable[[bool], Figure | list[Figure]]] = [
     in_process_request_cost,
     fault_decision_cost,
     loopback_throughput,
+    webhook_fan_out,
     memory_growth,
 ]
