@@ -3,6 +3,12 @@
 ``vexa-harness serve`` runs the fake Vexa on a loopback port for clients in any language. Its
 first stdout line is exactly ``listening on http://HOST:PORT`` (tools wait for it), and the
 interface is fixed by DESIGN.md.
+
+``vexa-harness conform`` runs the scenario catalogue against a client (a command speaking the
+command-client protocol, or a Python adapter in-process) and judges it against RULES.md:
+exit 0 when every rule passes or skips, 1 when any fails, 2 on a usage or infrastructure
+error. Its interface is fixed by DESIGN.md too; ``--client-py``, ``--journal``, ``--rule``,
+``--operation`` and ``--jobs`` are additions.
 """
 
 from __future__ import annotations
@@ -69,7 +75,117 @@ def _parser() -> argparse.ArgumentParser:
         default="system",
         help="system: real time; virtual: time moves only via POST /_harness/clock/advance",
     )
+    _add_conform(commands)
     return parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (got {value})")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds (got {text})")
+    return value
+
+
+def _add_conform(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from harness.conformance.catalogue import OPERATIONS
+    from harness.conformance.verdicts import RULE_IDS
+
+    conform = commands.add_parser(
+        "conform",
+        help="judge a client against the conformance rules (RULES.md)",
+        description="Run the scenario catalogue against a client and judge it against the "
+        "rules of RULES.md. Exit 0 when every rule passes or skips, 1 when any fails, 2 on a "
+        "usage or infrastructure error.",
+    )
+    who = conform.add_mutually_exclusive_group(required=True)
+    who.add_argument(
+        "--client-cmd",
+        metavar="CMD",
+        help="the client as a command: run as CMD <operation> <args-json> with VEXA_API_BASE "
+        "and VEXA_API_KEY set; exit 0 done, 1 gave up, 2 unsupported (real time)",
+    )
+    who.add_argument(
+        "--client-py",
+        metavar="MODULE:ATTR",
+        help="the client as a Python adapter (an object, or a class made with no arguments), "
+        "run in-process on virtual time, e.g. harness.clients.sync_client:HttpxAdapter",
+    )
+    who.add_argument(
+        "--journal",
+        metavar="PATH",
+        help="judge a journal recorded by vexa-harness serve (GET /_harness/journal) while "
+        "you drove your client yourself",
+    )
+    conform.add_argument(
+        "--receiver-cmd",
+        metavar="CMD",
+        help="also judge a webhook receiver (command-receiver protocol: PORT, "
+        "VEXA_WEBHOOK_SECRET, optional GET /effects) on the four webhook rules",
+    )
+    conform.add_argument(
+        "--profile",
+        choices=sorted(PROFILES),
+        help="the Vexa to impersonate (default: each of docs and v0.10)",
+    )
+    conform.add_argument("--seed", type=int, default=0, help="seed of the whole job (default 0)")
+    conform.add_argument("--report-json", metavar="PATH", help="write the JSON report here")
+    conform.add_argument("--junit", metavar="PATH", help="write a JUnit XML report here")
+    conform.add_argument("--html", metavar="PATH", help="write an HTML report here")
+    conform.add_argument(
+        "--max-attempts",
+        type=_positive_int,
+        default=10,
+        metavar="N",
+        help="bounded-retries: attempts allowed under an outage (default 10)",
+    )
+    conform.add_argument(
+        "--max-retry-time",
+        type=_positive_seconds,
+        default=300.0,
+        metavar="SECONDS",
+        help="bounded-retries: seconds from first to last attempt (default 300)",
+    )
+    conform.add_argument(
+        "--timeout-budget",
+        type=_positive_seconds,
+        default=60.0,
+        metavar="SECONDS",
+        help="client-timeout: seconds a client may wait on a silent server (default 60)",
+    )
+    conform.add_argument(
+        "--webhook-ack-budget",
+        type=_positive_seconds,
+        default=5.0,
+        metavar="SECONDS",
+        help="webhook-fast-ack: seconds a receiver may take to answer (default 5)",
+    )
+    conform.add_argument(
+        "--rule",
+        action="append",
+        choices=RULE_IDS,
+        metavar="ID",
+        help="run only the scenarios that feed this rule (repeatable; the others say skip)",
+    )
+    conform.add_argument(
+        "--operation",
+        action="append",
+        choices=OPERATIONS,
+        metavar="OP",
+        help="try only this operation (repeatable; default: all ten of the protocol)",
+    )
+    conform.add_argument(
+        "--jobs",
+        type=_positive_int,
+        metavar="N",
+        help="runs at once for a command client (default: 8 per CPU, 8 to 16)",
+    )
 
 
 def _load_plan(path: str, default_seed: int) -> FaultPlan:
@@ -127,6 +243,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "conform":
+        from harness.conformance.job import conform_command
+
+        return conform_command(args)
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 
