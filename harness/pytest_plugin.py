@@ -10,7 +10,7 @@ then the ``vexa_profile``/``vexa_seed``/``vexa_clock`` ini options, then the def
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +48,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--vexa-profile", choices=_PROFILES, help="Vexa behaviour to fake (docs)")
     group.addoption("--vexa-seed", type=int, help="seed of the fake's randomness (0)")
     group.addoption("--vexa-clock", choices=_CLOCKS, help="virtual (default) or system time")
+    group.addoption(
+        "--vexa-html",
+        metavar="PATH",
+        help="write an HTML report of the journals of the tests that used the fake",
+    )
     parser.addini(
         "vexa_profile", "default Vexa profile for the fake (docs or v0.10)", default="docs"
     )
@@ -65,6 +70,11 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             f"ini option vexa_seed = {config.getini('vexa_seed')!r} is not an integer"
         ) from None
+    html = config.getoption("--vexa-html", None)
+    if html and not config.pluginmanager.has_plugin("vexa-html"):
+        from harness.report.pytest_html import HtmlReport
+
+        config.pluginmanager.register(HtmlReport(html), "vexa-html")
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
@@ -195,3 +205,159 @@ def vexa_journal(vexa: FakeVexa) -> Journal:
 def vexa_clock(vexa: FakeVexa) -> Any:
     """The fake's clock: a ``VirtualClock`` (``vexa_clock.advance(5)``) unless clock='system'."""
     return vexa.clock
+
+
+# ---------------------------------------------------------------------- verdicts in a test
+
+
+class ConformanceFailure(AssertionError):
+    """A rule of RULES.md failed on what a test's client did; the message shows the evidence."""
+
+
+def assert_conforms(
+    subject: Any,
+    rules: Sequence[str] | None = None,
+    *,
+    budgets: Any = None,
+    allow_skip: bool = True,
+) -> list[Any]:
+    """Judge what a client did against RULES.md; fail with the rendered evidence.
+
+    ``subject``: a :class:`~harness.FakeVexa` (its journal, judged exactly when it runs on
+    virtual time), a :class:`~harness.journal.Journal`, one
+    :class:`~harness.conformance.verdicts.Run` or a sequence of them (from the conformance
+    runner or :mod:`harness.stateful`). A journal says nothing about the scenario behind it,
+    so its facts are read off the faults it shows (as ``vexa-harness conform --journal``
+    does): ``no-blind-post``, ``no-retry-non-retryable``, ``honor-retry-after`` and
+    ``client-timeout`` can be judged from it; the rules that need a designed scenario say
+    ``skip``. ``rules``: the ids to hold (default: every client rule). ``allow_skip=False``
+    also fails on a chosen rule that could not be judged. Returns the chosen verdicts.
+    """
+    __tracebackhide__ = True
+    from harness.conformance.evidence import format_verdict
+    from harness.conformance.rules import judge
+    from harness.conformance.verdicts import CLIENT_RULES, RULE_IDS, Budgets
+
+    chosen = tuple(CLIENT_RULES if rules is None else rules)
+    unknown = [r for r in chosen if r not in RULE_IDS]
+    if unknown:
+        raise ValueError(
+            f"unknown rule id(s) {unknown}; the ids are those of RULES.md: {', '.join(RULE_IDS)}"
+        )
+    verdicts = [v for v in judge(_runs_of(subject), budgets or Budgets()) if v.rule in chosen]
+    bad = [v for v in verdicts if v.verdict == "fail" or (v.verdict == "skip" and not allow_skip)]
+    if bad:
+        names = ", ".join(v.rule for v in bad)
+        text = "\n".join(format_verdict(v) for v in bad)
+        raise ConformanceFailure(f"vexa-harness: {len(bad)} rule(s) did not hold ({names})\n{text}")
+    return verdicts
+
+
+def _runs_of(subject: Any) -> list[Any]:
+    """The runs to judge, from a fake, a journal, a run or runs."""
+    from dataclasses import replace
+
+    from harness._clock import VirtualClock
+    from harness.conformance.clients import runs_from_journal
+    from harness.conformance.verdicts import Run
+    from harness.fake import FakeVexa
+    from harness.journal import Journal
+
+    if isinstance(subject, Run):
+        return [subject]
+    if isinstance(subject, FakeVexa):
+        virtual = isinstance(subject.clock, VirtualClock)
+        runs = runs_from_journal(
+            subject.journal.to_json(), profile=subject.profile.name, seed=subject.seed
+        )
+        return [replace(run, virtual_time=virtual) for run in runs]
+    if isinstance(subject, Journal):
+        return runs_from_journal(subject.to_json())
+    runs = list(subject)
+    if not all(isinstance(run, Run) for run in runs):
+        raise TypeError(
+            "assert_conforms() judges a FakeVexa, a Journal, a Run or a sequence of Runs "
+            f"(got {type(subject).__name__})"
+        )
+    return runs
+
+
+@pytest.fixture
+def vexa_conforms(vexa: FakeVexa) -> Callable[..., list[Any]]:
+    """``vexa_conforms(rules=...)``: :func:`assert_conforms` on this test's fake (or on a
+    subject given as the first argument)."""
+
+    def check(subject: Any = None, rules: Sequence[str] | None = None, **options: Any) -> list[Any]:
+        __tracebackhide__ = True
+        return assert_conforms(vexa if subject is None else subject, rules, **options)
+
+    return check
+
+
+# ---------------------------------------------------------------------- Hypothesis profiles
+
+#: The profiles the plugin registers — unless the project registered these names first (in a
+#: conftest.py, or before pytest starts) — for ``--hypothesis-profile dev|ci|debug``. Plain
+#: values, so nothing imports Hypothesis until a run asks for it. ``ci`` is derandomized:
+#: every run and every xdist worker tests the same examples, so verdicts never flicker.
+HYPOTHESIS_PROFILES: dict[str, dict[str, Any]] = {
+    "dev": {"max_examples": 25, "stateful_step_count": 10, "deadline": None},
+    "ci": {
+        "max_examples": 100,
+        "stateful_step_count": 10,
+        "deadline": None,
+        "derandomize": True,
+        "database": None,
+        "print_blob": True,
+        "suppress_health_check": ("too_slow",),
+    },
+    "debug": {
+        "max_examples": 10,
+        "stateful_step_count": 10,
+        "deadline": None,
+        "print_blob": True,
+        "verbosity": "verbose",
+    },
+}
+
+
+def hypothesis_settings(name: str) -> Any:
+    """``hypothesis.settings`` with the values of one of :data:`HYPOTHESIS_PROFILES`."""
+    from hypothesis import HealthCheck, Verbosity, settings
+
+    values = dict(HYPOTHESIS_PROFILES[name])
+    if "suppress_health_check" in values:
+        values["suppress_health_check"] = [HealthCheck[h] for h in values["suppress_health_check"]]
+    if "verbosity" in values:
+        values["verbosity"] = Verbosity[values["verbosity"]]
+    return settings(**values)
+
+
+def register_profiles() -> list[str]:
+    """Register the profiles of :data:`HYPOTHESIS_PROFILES` whose names are still free."""
+    from hypothesis import settings
+    from hypothesis.errors import InvalidArgument
+
+    added = []
+    for name in HYPOTHESIS_PROFILES:
+        try:
+            settings.get_profile(name)
+        except InvalidArgument:
+            settings.register_profile(name, hypothesis_settings(name))
+            added.append(name)
+    return added
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """Before Hypothesis's plugin loads ``--hypothesis-profile`` (in ``pytest_configure``), and
+    after the initial conftest files could register their own profiles."""
+    import sys
+
+    wanted = config.getoption("hypothesis_profile", None)
+    if wanted is None and "hypothesis" not in sys.modules:
+        return  # nobody uses Hypothesis yet: do not import it
+    try:
+        register_profiles()
+    except ImportError:  # pragma: no cover - Hypothesis is not installed
+        return

@@ -9,17 +9,18 @@ the evidence in the failure message.
 
 from __future__ import annotations
 
-import html
 import json
+import os
 import shutil
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import asdict
-from typing import Any
+from typing import Any, TextIO
 
 from harness.conformance.runner import Result
 from harness.conformance.verdicts import RULE_IDS, Evidence, Run, Verdict
+from harness.report.views import clean_text
 
 __all__ = [
     "html_report",
@@ -27,10 +28,22 @@ __all__ = [
     "junit_report",
     "profile_label",
     "summary_table",
+    "use_colour",
     "write_json",
 ]
 
 _MARKS = {"pass": "PASS", "fail": "FAIL", "skip": "skip"}
+#: SGR colours of the verdicts on a terminal: green, bold red, dim.
+_COLOURS = {"pass": "32", "fail": "1;31", "skip": "2"}
+
+
+def use_colour(stream: TextIO | None = None) -> bool:
+    """Colour only on a terminal, and never when ``NO_COLOR`` is set (https://no-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    stream = stream if stream is not None else sys.stdout
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
 
 
 def profile_label(profiles: Iterable[str]) -> str:
@@ -48,14 +61,20 @@ def _verdicts(result: Result) -> list[Verdict]:
 
 
 def _one_line(text: str, width: int) -> str:
-    text = " ".join(text.split())
+    text = " ".join(clean_text(text).split())
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
-def summary_table(result: Result, width: int | None = None) -> str:
-    """The terminal summary: a header, then rule, verdict and a one-line reason per rule."""
+def summary_table(result: Result, width: int | None = None, colour: bool | None = None) -> str:
+    """The terminal summary: a header, then rule, verdict and a one-line reason per rule.
+
+    ``colour``: ANSI colours on the verdicts (default: :func:`use_colour` of stdout — only on
+    a terminal, and not when ``NO_COLOR`` is set).
+    """
     if width is None:  # a terminal cuts at its width; a CI log keeps the whole reason
         width = shutil.get_terminal_size((100, 24)).columns if sys.stdout.isatty() else 200
+    if colour is None:
+        colour = use_colour()
     verdicts = _verdicts(result)
     ran = sum(1 for r in result.runs if r.end != "unsupported" or r.events)
     counts = {k: sum(1 for v in verdicts if v.verdict == k) for k in ("pass", "fail", "skip")}
@@ -69,8 +88,12 @@ def summary_table(result: Result, width: int | None = None) -> str:
     ]
     rule_width = max(len(v.rule) for v in verdicts)
     for verdict in verdicts:
-        head = f"{verdict.rule:<{rule_width}}  {_MARKS[verdict.verdict]:<4}  "
-        lines.append(head + _one_line(verdict.reason, max(20, width - len(head))))
+        mark = f"{_MARKS[verdict.verdict]:<4}"
+        head = f"{verdict.rule:<{rule_width}}  {mark}  "
+        reason = _one_line(verdict.reason, max(20, width - len(head)))
+        if colour:
+            mark = f"\x1b[{_COLOURS[verdict.verdict]}m{mark}\x1b[0m"
+        lines.append(f"{verdict.rule:<{rule_width}}  {mark}  {reason}")
     unsupported = sorted(
         {r.operation for r in result.runs if r.end == "unsupported" and r.operation != "recorded"}
     )
@@ -174,7 +197,9 @@ def junit_report(result: Result) -> str:
         ("seed", str(result.seed)),
         ("profile", profile_label(result.profiles)),
     ):
-        ET.SubElement(props, "property", name=name, value=value)
+        ET.SubElement(props, "property", name=name, value=clean_text(value))
+    if result.receiver:
+        ET.SubElement(props, "property", name="receiver", value=clean_text(result.receiver))
     totals = {"tests": 0, "failures": 0, "skipped": 0}
     for verdict in _verdicts(result):
         feeding: dict[tuple[str, str], list[Run]] = {}
@@ -201,7 +226,8 @@ def junit_report(result: Result) -> str:
                 failure = ET.SubElement(
                     case, "failure", message=_one_line(message, 300), type=verdict.rule
                 )
-                failure.text = "\n\n".join(_evidence_text(e, runs) for e in found) or verdict.reason
+                text = "\n\n".join(_evidence_text(e, runs) for e in found) or verdict.reason
+                failure.text = clean_text(text)
                 totals["failures"] += 1
             elif verdict.verdict == "skip" or (
                 members and all(r.end == "unsupported" for r in members)
@@ -214,7 +240,9 @@ def junit_report(result: Result) -> str:
     suite.set("errors", "0")
     suite.set("skipped", str(totals["skipped"]))
     suite.set("time", f"{result.duration:.3f}")
-    root = ET.Element("testsuites")
+    root = ET.Element("testsuites", name="vexa-harness conform")
+    for total in ("tests", "failures", "errors", "skipped", "time"):
+        root.set(total, suite.get(total, "0"))
     root.append(suite)
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode")
@@ -224,37 +252,21 @@ def junit_report(result: Result) -> str:
 
 
 def html_report(result: Result) -> str:
-    """A single self-contained page: the verdicts, their evidence, and every run."""
-    runs = _run_index(result)
-    esc = html.escape
-    rows = []
-    for verdict in _verdicts(result):
-        evidence = "".join(f"<pre>{esc(_evidence_text(e, runs))}</pre>" for e in verdict.evidence)
-        rows.append(
-            f'<tr class="{verdict.verdict}"><td><code>{esc(verdict.rule)}</code></td>'
-            f"<td>{esc(verdict.verdict)}</td><td>{esc(verdict.reason)}{evidence}</td></tr>"
-        )
-    run_rows = "".join(
-        f"<tr><td>{esc(r.profile)}</td><td>{esc(r.scenario)}</td><td>{r.seed}</td>"
-        f"<td>{esc(r.end)}</td><td>{esc(r.detail)}</td></tr>"
-        for r in result.runs
+    """One self-contained page: the verdicts, why each failure failed, every run's timeline."""
+    from harness.report import render_html
+
+    facts = [("client", result.client)]
+    if result.receiver:
+        facts.append(("receiver", result.receiver))
+    facts += [
+        ("profile", profile_label(result.profiles)),
+        ("seed", str(result.seed)),
+        ("took", f"{result.duration:.1f} s"),
+    ]
+    return render_html(
+        _verdicts(result),
+        result.runs,
+        title=f"vexa-harness conform: {result.client}",
+        facts=facts,
+        budgets=result.budgets,
     )
-    title = f"vexa-harness conform: {esc(result.client)}"
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<style>
-body {{ font: 14px/1.4 system-ui, sans-serif; margin: 2em; }}
-table {{ border-collapse: collapse; width: 100%; }}
-td, th {{ border: 1px solid #ccc; padding: .3em .5em; vertical-align: top; text-align: left; }}
-tr.pass td:nth-child(2) {{ color: #176f2c; }} tr.fail td:nth-child(2) {{ color: #b00020; }}
-tr.skip td:nth-child(2) {{ color: #777; }} pre {{ white-space: pre-wrap; font-size: 12px; }}
-</style></head><body>
-<h1>{title}</h1>
-<p>profile {esc(profile_label(result.profiles))}, seed {result.seed},
-{len(result.runs)} run(s) in {result.duration:.1f} s</p>
-<table><tr><th>rule</th><th>verdict</th><th>reason and evidence</th></tr>{"".join(rows)}</table>
-<h2>Runs</h2>
-<table><tr><th>profile</th><th>scenario</th><th>seed</th><th>end</th><th>detail</th></tr>
-{run_rows}</table>
-</body></html>
-"""
