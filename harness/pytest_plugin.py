@@ -270,9 +270,9 @@ def _runs_of(subject: Any) -> list[Any]:
         runs = runs_from_journal(
             subject.journal.to_json(), profile=subject.profile.name, seed=subject.seed
         )
-        return [replace(run, virtual_time=virtual) for run in runs]
+        return _once_each([replace(run, virtual_time=virtual) for run in runs])
     if isinstance(subject, Journal):
-        return runs_from_journal(subject.to_json())
+        return _once_each(runs_from_journal(subject.to_json()))
     runs = list(subject)
     if not all(isinstance(run, Run) for run in runs):
         raise TypeError(
@@ -280,6 +280,26 @@ def _runs_of(subject: Any) -> list[Any]:
             f"(got {type(subject).__name__})"
         )
     return runs
+
+
+#: Rules that read no scenario facts: one run of a journal is enough for them.
+_ANY_RUN = frozenset({"no-blind-post", "no-retry-non-retryable", "honor-retry-after"})
+
+
+def _once_each(runs: list[Any]) -> list[Any]:
+    """A journal becomes one run per fact it shows, all with the same events: let the rules
+    that read no facts judge those events once, or each violation would be shown twice."""
+    from dataclasses import replace
+
+    kept = []
+    for i, run in enumerate(runs):
+        feeds = tuple(f for f in run.feeds if f not in _ANY_RUN)
+        if i == 0:
+            every = {f for r in runs for f in r.feeds if f in _ANY_RUN}
+            feeds = (*feeds, *sorted(every))
+        if feeds:
+            kept.append(replace(run, feeds=feeds))
+    return kept
 
 
 @pytest.fixture
@@ -310,6 +330,8 @@ HYPOTHESIS_PROFILES: dict[str, dict[str, Any]] = {
         "database": None,
         "print_blob": True,
         "suppress_health_check": ("too_slow",),
+        # no "explain": it re-runs a failing example dozens of times to annotate it
+        "phases": ("explicit", "reuse", "generate", "target", "shrink"),
     },
     "debug": {
         "max_examples": 10,
@@ -323,28 +345,72 @@ HYPOTHESIS_PROFILES: dict[str, dict[str, Any]] = {
 
 def hypothesis_settings(name: str) -> Any:
     """``hypothesis.settings`` with the values of one of :data:`HYPOTHESIS_PROFILES`."""
-    from hypothesis import HealthCheck, Verbosity, settings
+    from hypothesis import HealthCheck, Phase, Verbosity, settings
 
     values = dict(HYPOTHESIS_PROFILES[name])
+    if "phases" in values:
+        values["phases"] = [Phase[p] for p in values["phases"]]
     if "suppress_health_check" in values:
         values["suppress_health_check"] = [HealthCheck[h] for h in values["suppress_health_check"]]
     if "verbosity" in values:
         values["verbosity"] = Verbosity[values["verbosity"]]
-    return settings(**values)
+    # On Hypothesis's defaults, not on whatever profile is loaded (on CI: its own ``ci``).
+    return settings(settings.get_profile("default"), **values)
+
+
+#: What tells two profiles apart, for recognising Hypothesis's own built-in ``ci``.
+_COMPARED = (
+    "max_examples",
+    "derandomize",
+    "deadline",
+    "database",
+    "print_blob",
+    "suppress_health_check",
+    "phases",
+    "stateful_step_count",
+    "verbosity",
+    "report_multiple_bugs",
+)
+
+
+def _free(name: str) -> bool:
+    """Nobody registered ``name`` — or only Hypothesis did (its built-in ``ci`` profile)."""
+    from hypothesis import HealthCheck, settings
+    from hypothesis.errors import InvalidArgument
+
+    try:
+        current = settings.get_profile(name)
+    except InvalidArgument:
+        return True
+    if name != "ci":
+        return False
+    builtin = settings(
+        settings.get_profile("default"),
+        derandomize=True,
+        deadline=None,
+        database=None,
+        print_blob=True,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    return all(getattr(current, a) == getattr(builtin, a) for a in _COMPARED)
 
 
 def register_profiles() -> list[str]:
-    """Register the profiles of :data:`HYPOTHESIS_PROFILES` whose names are still free."""
+    """Register the profiles of :data:`HYPOTHESIS_PROFILES` whose names the project left free.
+
+    Hypothesis registers a ``ci`` profile of its own (and loads it when it sees a CI
+    environment); ours is that one plus a stateful step count and no explain phase, so it
+    takes its place — and is loaded in its place — unless the project registered its own.
+    """
     from hypothesis import settings
-    from hypothesis.errors import InvalidArgument
 
     added = []
     for name in HYPOTHESIS_PROFILES:
-        try:
-            settings.get_profile(name)
-        except InvalidArgument:
+        if _free(name):
             settings.register_profile(name, hypothesis_settings(name))
             added.append(name)
+    if "ci" in added and settings.get_current_profile_name() == "ci":
+        settings.load_profile("ci")
     return added
 
 

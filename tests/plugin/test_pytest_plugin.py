@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -222,3 +227,161 @@ def test_the_plugin_runs_under_xdist(pytester: pytest.Pytester) -> None:
     )
     result = pytester.runpytest_subprocess(*COMMON, "-q", "-n", "2")
     result.assert_outcomes(passed=4)
+
+
+# ---------------------------------------------------------------------- verdicts in a test
+
+BLIND = """
+import httpx, pytest
+
+BOT = {"platform": "google_meet", "native_meeting_id": "abc-defg-hij"}
+
+def send(client):
+    try:
+        return client.post("/bots", json=BOT).status_code
+    except httpx.TransportError:
+        return None
+
+def test_blind(vexa_client, vexa_faults, vexa_conforms):
+    vexa_faults.on("POST", "/bots").attempt(1).after_commit().reset()
+    assert send(vexa_client) is None
+    assert send(vexa_client) == 409          # re-sent without reading: blind
+    vexa_conforms(rules=["no-blind-post"])
+
+def test_careful(vexa_client, vexa_faults, vexa_conforms):
+    vexa_faults.on("POST", "/bots").attempt(1).after_commit().reset()
+    assert send(vexa_client) is None
+    running = [m for m in vexa_client.get("/meetings").json()["meetings"]
+               if m["status"] == "requested"]
+    assert running                           # read first: the bot exists, send nothing
+    (verdict,) = vexa_conforms(rules=["no-blind-post"])
+    assert verdict.verdict == "pass"
+"""
+
+
+def test_vexa_conforms_fails_a_blind_post_with_the_evidence(pytester: pytest.Pytester) -> None:
+    result = run(pytester, BLIND, quiet=False)
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ConformanceFailure: vexa-harness: 1 rule(s) did not hold (no-blind-post)",
+            "*FAIL no-blind-post: violated 1 time(s) in 1 run(s)*",
+            "*#1 fault reset after_commit*",
+            "*#1 cut: reset",
+            "*#2 POST /bots ?google_meet/abc-defg-hij? attempt 2*",
+        ]
+    )
+
+
+def test_assert_conforms_is_importable_and_judges_runs(pytester: pytest.Pytester) -> None:
+    result = run(
+        pytester,
+        """
+        import pytest
+        from harness.pytest_plugin import ConformanceFailure, assert_conforms
+
+        def test_runs_journals_and_fakes(vexa, vexa_client, vexa_journal):
+            vexa_client.get("/bots/status")
+            verdicts = assert_conforms(vexa_journal)      # a journal: nothing to fail
+            assert {v.rule for v in verdicts} >= {"no-blind-post", "bounded-retries"}
+            assert assert_conforms(vexa, rules=["client-timeout"])[0].verdict == "skip"
+            with pytest.raises(ConformanceFailure, match="client-timeout"):
+                assert_conforms(vexa, rules=["client-timeout"], allow_skip=False)
+            with pytest.raises(ValueError, match="unknown rule id"):
+                assert_conforms(vexa, rules=["no-blind-posts"])
+            with pytest.raises(TypeError, match="a FakeVexa, a Journal, a Run"):
+                assert_conforms([1, 2])
+        """,
+    )
+    result.assert_outcomes(passed=1)
+
+
+# ---------------------------------------------------------------------- Hypothesis profiles
+
+SHOW_PROFILE = """
+from hypothesis import Phase, settings
+
+def test_profile():
+    current = settings.default
+    print("PROFILE", settings.get_current_profile_name(), current.max_examples,
+          current.stateful_step_count, current.derandomize, Phase.explain in current.phases)
+"""
+
+
+def _profile_line(result: pytest.RunResult) -> str:
+    found = re.search(r"PROFILE \S+ \d+ \d+ \w+ \w+", result.stdout.str())
+    assert found, result.stdout.str()
+    return found.group(0)
+
+
+@pytest.mark.parametrize(
+    ("profile", "expected"),
+    [
+        ("ci", "PROFILE ci 100 10 True False"),
+        ("dev", "PROFILE dev 25 10 False True"),
+        ("debug", "PROFILE debug 10 10 False True"),
+    ],
+)
+def test_the_plugin_profiles_are_selected_with_hypothesis_profile(
+    pytester: pytest.Pytester, profile: str, expected: str
+) -> None:
+    """In a subprocess: loading a profile changes Hypothesis for the whole process."""
+    pytester.makepyfile(test_user=SHOW_PROFILE)
+    result = pytester.runpytest_subprocess(*COMMON, "-s", "--hypothesis-profile", profile)
+    result.assert_outcomes(passed=1)
+    assert _profile_line(result) == expected
+
+
+def test_a_profile_the_project_registered_is_left_alone(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        """
+        from hypothesis import settings
+        settings.register_profile("ci", max_examples=7)
+        """
+    )
+    pytester.makepyfile(test_user=SHOW_PROFILE)
+    result = pytester.runpytest_subprocess(*COMMON, "-s", "--hypothesis-profile", "ci")
+    result.assert_outcomes(passed=1)
+    assert _profile_line(result).startswith("PROFILE ci 7 50 ")  # theirs, whatever it inherits
+    dev = pytester.runpytest_subprocess(*COMMON, "-s", "--hypothesis-profile", "dev")
+    assert _profile_line(dev) == "PROFILE dev 25 10 False True"
+
+
+# ---------------------------------------------------------------------- README: Fuzzing
+
+
+def _fuzzing_quickstart() -> list[str]:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text("utf-8")
+    section = readme.split("\n## Fuzzing\n", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```bash\n", 1)[1].split("\n```", 1)[0]
+    return block.splitlines()
+
+
+def test_the_readme_fuzzing_quickstart_fails_on_a_blind_post(pytester: pytest.Pytester) -> None:
+    """Runs the README's ten lines as they are — all but the install, which is the very
+    command ``.ci/run`` runs before the tests (so it ran too)."""
+    lines = _fuzzing_quickstart()
+    assert len(lines) == 10
+    install, *rest = lines
+    ci = (Path(__file__).resolve().parents[2] / ".ci" / "run").read_text("utf-8")
+    assert install == 'python -m pip install -e ".[test]"'
+    assert 'python -m pip install --quiet -e ".[test]"' in ci
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(
+        ["bash", "-c", "\n".join(rest)],
+        cwd=pytester.path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    out = done.stdout
+    assert "RuleViolation: no-blind-post" in out
+    assert (
+        "state.inject(rule=Rule(fault=Reset(), match=Match(method='POST', path='/bots'), "
+        "on=Schedule(calls=(1,)), phase='after_commit'))" in out
+    )
+    assert "state.start_bot(meeting=MeetingRef(platform='google_meet'" in out
+    assert "1 failed" in out
