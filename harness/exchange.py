@@ -53,6 +53,8 @@ class ExchangeLike(Protocol):
 
     def walk(self) -> Generator[float, None, Outcome]: ...
 
+    def last_bytes(self) -> None: ...
+
     def answered(self, response: Response) -> None: ...
 
     def cut(self, how: str) -> None: ...
@@ -68,6 +70,9 @@ class PlainExchange:
     def walk(self) -> Generator[float, None, Outcome]:
         yield from ()
         return Outcome(self.handler(self.request))
+
+    def last_bytes(self) -> None:
+        """Nothing records plain exchanges."""
 
     def answered(self, response: Response) -> None:
         """Nothing records plain exchanges."""
@@ -115,6 +120,7 @@ class Exchange:
         self.ended = False
         #: The answer being streamed, until its last byte is out (see :meth:`answered_body`).
         self.pending: Response | None = None
+        self._last_bytes_at: float | None = None
 
     def walk(self) -> Generator[float, None, Outcome]:
         decision = self.decision
@@ -148,10 +154,20 @@ class Exchange:
 
     # -------------------------------------------------------------- how it really ended
 
+    def last_bytes(self) -> None:
+        """The answer's last bytes are being handed to the socket: its time is now.
+
+        A socket server stamps the answer here rather than once the write returned: a busy
+        server thread may get there after the client already read the answer and slept, and
+        the lower-bound rules (``honor-retry-after``) must never see a gap shorter than the
+        client's real one.
+        """
+        self._last_bytes_at = self.fake.clock.now()
+
     def answered(self, response: Response) -> None:
         if not self.ended:
             self.ended = True
-            at = self.fake.clock.now()
+            at = self._last_bytes_at if self._last_bytes_at is not None else self.fake.clock.now()
             retry_after = response.header("retry-after")
             self.fake.journal.append(AnswerEvent(self.number, at, response.status, retry_after))
 

@@ -18,8 +18,12 @@ import pytest
 import requests
 
 from harness import FakeVexa, SystemClock
+from harness.exchange import drive
 from harness.faults import Close, Delay, Fault, Garbage, Hang, Reset, SlowBody, Status, Truncate
 from harness.faults.plan import FaultPlan, Rule
+from harness.journal import AnswerEvent
+from harness.server.wire import deliver
+from harness.web.messages import Request
 
 MEET = {"platform": "google_meet", "native_meeting_id": "abc-defg-hij"}
 
@@ -376,3 +380,53 @@ def test_serve_loads_a_plan_file(tmp_path: object) -> None:
     )
     assert result.returncode == 2
     assert "rules[0].fault: fault.kind must be one of" in result.stderr
+
+
+class _SlowWriter:
+    """A socket writer whose ``drain`` takes a second of harness time: a server thread that
+    was descheduled after handing the answer to the kernel, while the client already read it."""
+
+    def __init__(self, fake: FakeVexa) -> None:
+        self.fake = fake
+        self.written = b""
+
+    def write(self, data: bytes) -> None:
+        self.written += data
+
+    async def drain(self) -> None:
+        self.fake.advance(1.0)
+
+
+@pytest.mark.parametrize(
+    "fault", [Status(503, retry_after=2), SlowBody(0.5, chunks=2)], ids=["status", "slow-body"]
+)
+def test_an_answer_is_stamped_when_its_last_bytes_go_out_not_when_the_write_returns(
+    fault: Fault,
+) -> None:
+    """A late stamp would shorten the gap the client really slept and fail
+    ``honor-retry-after`` on a busy machine."""
+    fake = FakeVexa("docs", seed=1)  # virtual time: the slow drain is an exact second
+    fake.install_faults(FaultPlan(rules=(Rule(fault=fault),)))
+    exchange = fake.exchange(Request.build("GET", "/bots/status", fake.create_user().headers))
+    outcome = drive(exchange.walk(), fake.advance)
+    writer = _SlowWriter(fake)
+    stamps: list[float] = []
+    last_bytes = exchange.last_bytes
+
+    def spy() -> None:
+        stamps.append(fake.clock.now())
+        last_bytes()
+
+    async def pause(seconds: float) -> None:
+        fake.advance(seconds)
+
+    exchange.last_bytes = spy  # type: ignore[method-assign]
+    kept = asyncio.run(
+        deliver(outcome, exchange, None, writer, lambda r: b"HTTP" + r.body, pause)  # type: ignore[arg-type]
+    )
+    assert kept
+    assert outcome.response is not None
+    assert writer.written.endswith(outcome.response.body)
+    (answer,) = [e for e in fake.journal if isinstance(e, AnswerEvent)]
+    assert stamps == [answer.at]
+    assert fake.clock.now() == answer.at + 1.0  # the slow drain came after the stamp

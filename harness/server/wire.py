@@ -104,8 +104,11 @@ async def deliver(
         size = max(1, -(-body_length // fault.chunks))
         for start in range(head, len(data), size):
             await pause(fault.seconds / fault.chunks)
+            if start + size >= len(data):
+                exchange.last_bytes()
             await _write(writer, data[start : start + size])
     else:
+        exchange.last_bytes()
         await _write(writer, data)
     exchange.answered(response)
     return True
