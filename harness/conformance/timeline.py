@@ -167,6 +167,12 @@ class Attempt:
         return (r.api_key, r.method, r.path, r.query, r.body_sha256)
 
 
+#: The last timelines :meth:`Timeline.of` folded, by the identity of their events (which
+#: they hold, so an id is never reused while cached). Timelines are never changed once built.
+_RECENT = 64
+_recent: dict[int, tuple[tuple[Event, ...], Timeline]] = {}
+
+
 class Timeline:
     """A run's events folded into attempts, with the look-ups the rules need."""
 
@@ -220,7 +226,16 @@ class Timeline:
 
     @classmethod
     def of(cls, run: Run) -> Timeline:
-        return cls(run.events)
+        """The run's timeline, folded once however many rules ask (each rule asks)."""
+        key = id(run.events)
+        cached = _recent.get(key)
+        if cached is not None and cached[0] is run.events:
+            return cached[1]
+        timeline = cls(run.events)
+        if len(_recent) >= _RECENT:
+            del _recent[next(iter(_recent))]
+        _recent[key] = (run.events, timeline)
+        return timeline
 
     def position(self, event: Event) -> int:
         """Where ``event`` (one of this timeline's own event objects) sits in the journal."""

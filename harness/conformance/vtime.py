@@ -73,6 +73,10 @@ _sessions: dict[int, VirtualTime] = {}
 _lock = threading.Lock()
 _installed = 0
 _alias_index: dict[str, list[tuple[str, object]]] = {}
+#: The modules of ``_alias_index`` that have aliases (most have none: no need to visit them).
+_aliased: dict[str, list[tuple[str, object]]] = {}
+#: ``sys.modules`` as last indexed: its size and newest name (it only grows, in order).
+_indexed_at: tuple[int, str | None] = (0, None)
 _patched_aliases: list[tuple[Any, str, object, object]] = []
 
 
@@ -195,8 +199,18 @@ def _skipped(name: str) -> bool:
 
 
 def _index_aliases() -> None:
-    """Find module-level aliases of the real clock functions in modules not yet scanned."""
-    for name, module in list(sys.modules.items()):
+    """Find module-level aliases of the real clock functions in modules not yet scanned.
+
+    Entering virtual time happens once per client call (thousands of times in a fuzzing
+    run): when no module was imported since the last scan, there is nothing to scan.
+    """
+    global _indexed_at
+    modules = sys.modules
+    fingerprint = (len(modules), next(reversed(modules), None))
+    if fingerprint == _indexed_at:
+        return
+    _indexed_at = fingerprint
+    for name, module in list(modules.items()):
         if name in _alias_index:
             continue
         found: list[tuple[str, object]] = []
@@ -207,6 +221,8 @@ def _index_aliases() -> None:
                 if pair is not None and pair[0] is value:
                     found.append((attr, value))
         _alias_index[name] = found
+        if found:
+            _aliased[name] = found
 
 
 class _VirtualPolicy(asyncio.DefaultEventLoopPolicy):
@@ -242,7 +258,7 @@ def _install() -> None:
         setattr(time, name, patch)
     _dt.datetime = _VirtualDatetime  # type: ignore[misc]
     _index_aliases()
-    for name, aliases in _alias_index.items():
+    for name, aliases in _aliased.items():
         module = sys.modules.get(name)
         if module is None:
             continue
