@@ -251,6 +251,59 @@ def conformance_run(quick: bool) -> Figure:
     )
 
 
+def fuzzing_rate(quick: bool) -> Figure:
+    """Examples/s of the Hypothesis state machine, 10 steps each, against the good client.
+
+    Generation only (nothing fails, so nothing shrinks), derandomized: every run draws the
+    same examples. Examples are counted as the machine sees them, not as asked for.
+    """
+    from hypothesis import Phase, settings
+    from hypothesis.stateful import run_state_machine_as_test
+
+    from harness.clients.command_client import POLICY
+    from harness.clients.sync_client import HttpxAdapter
+    from harness.stateful import VexaStateMachine
+
+    seen = {"examples": 0, "steps": 0}
+
+    class GoodClientMachine(VexaStateMachine):
+        client = HttpxAdapter(POLICY)
+
+        def setup(self) -> None:
+            seen["examples"] += 1
+
+        def teardown(self) -> None:
+            seen["steps"] += len(self.steps)
+            super().teardown()
+
+    def search(examples: int) -> float:
+        seen.update(examples=0, steps=0)
+        chosen = settings(
+            max_examples=examples,
+            stateful_step_count=10,
+            derandomize=True,
+            database=None,
+            deadline=None,
+            phases=[Phase.generate],
+        )
+        start = time.perf_counter()
+        run_state_machine_as_test(GoodClientMachine, settings=chosen)  # type: ignore[no-untyped-call]
+        return seen["examples"] / (time.perf_counter() - start)
+
+    search(5)  # warm-up: imports, strategy caches
+    rate = max(search(20 if quick else 200) for _ in range(1 if quick else 2))
+    mean_steps = seen["steps"] / max(1, seen["examples"])
+    return Figure(
+        f"fuzzing rate (stateful, {mean_steps:.1f} steps of max 10)",
+        rate,
+        None,
+        None,
+        "examples/s",
+        ">= 50",
+        rate >= 50,
+    )
+
+
 def _rss_mb() -> float:
     with open("/proc/self/statm") as statm:
         pages = int(statm.read().split()[1])
@@ -299,6 +352,7 @@ FIGURES: list[Callable[[bool], Figure | list[Figure]]] = [
     loopback_throughput,
     virtual_time_speedup,
     conformance_run,
+    fuzzing_rate,
     webhook_fan_out,
     memory_growth,
 ]
