@@ -29,11 +29,13 @@ __all__ = [
     "GROWTH_RATIO",
     "JITTER_MIN_RETRIES_REAL",
     "JITTER_MIN_RETRIES_VIRTUAL",
+    "JITTER_OUTLIERS_REAL",
     "MIN_RUNS",
     "backoff_growth",
     "backoff_jitter",
     "envelope_grows",
     "sequences_differ",
+    "sequences_differ_beyond_noise",
 ]
 
 #: Runs (independent seeds) a group needs before either statistical rule judges it.
@@ -51,6 +53,9 @@ JITTER_TOLERANCE_REAL = REAL_NOISE
 #: ``backoff-jitter`` needs this many retries per run (real time needs more: see the bound).
 JITTER_MIN_RETRIES_VIRTUAL = 2
 JITTER_MIN_RETRIES_REAL = 5
+#: Gaps (over all runs but the reference) that may differ by more than τ on real time and
+#: still count as "the same waits": one process descheduled once on a busy machine.
+JITTER_OUTLIERS_REAL = 1
 
 
 GROUPS = "group(s) of repeated runs"
@@ -187,6 +192,27 @@ def backoff_growth(runs: Sequence[Run], budgets: Budgets) -> Verdict:
     return findings.verdict("no group of repeated outage runs could be judged", GROUPS)
 
 
+def sequences_differ_beyond_noise(
+    gap_series: Sequence[Sequence[float]], tolerance: float, outliers: int
+) -> bool:
+    """True unless, against the best reference run, at most ``outliers`` gaps differ by > tol.
+
+    Runs of different lengths always differ (noise does not add or remove a retry).
+    """
+    if len({len(gaps) for gaps in gap_series}) > 1:
+        return True
+    fewest = min(
+        sum(
+            abs(a - b) > tolerance
+            for other in gap_series
+            if other is not reference
+            for a, b in zip(other, reference, strict=True)
+        )
+        for reference in gap_series
+    )
+    return fewest > outliers
+
+
 def sequences_differ(gap_series: Sequence[Sequence[float]], tolerance: float) -> bool:
     """True when some run's gap sequence differs from the first's (length, or a gap > tol)."""
     reference = gap_series[0]
@@ -208,21 +234,27 @@ def backoff_jitter(runs: Sequence[Run], budgets: Budgets) -> Verdict:
 
     Test, per group of R ≥ 5 runs with distinct seeds, each with ≥ K retries of its main chain
     (K = 2 on virtual time, 5 on real time; chains that met ``Retry-After`` are left out): fail
-    iff every run's gap sequence equals the first run's — same length and every gap within τ
-    (τ = 1e-6 s virtual, 0.05 s real). Fewer runs or retries: the group is not judged.
+    iff every run's gap sequence equals a reference run's — same length and every gap within τ
+    (τ = 1e-6 s virtual, 0.05 s real). On virtual time the reference is the first run and no
+    gap may differ. On real time the reference is whichever run the others match best and one
+    gap of all the others' may differ by more than τ: a busy machine that delays one process
+    by more than τ once must not let an unrandomized client pass. Fewer runs or retries: the
+    group is not judged.
 
     False failure, for a full-jitter client (``s_i ~ U(0, c_i)``, ``c_i ≥ b·2^(i−1)``,
-    independent): given run 1, run r matches gap i only if ``s_i^r`` falls in a window of width
-    ``w = 2τ + η_max`` (η_max: real-time noise, ≤ 0.05 s), so
-    ``P ≤ Π_(r=2..R) Π_(i=1..K) min(1, w/c_i)``.
+    independent): given the reference, run r matches gap i only if ``s_i^r`` falls in a window
+    of width ``w = 2τ + η_max`` (η_max: real-time noise, ≤ 0.05 s), with probability
+    ``p_i ≤ min(1, w/c_i)``; all pairs match with ``P ≤ Π_(r≠ref) Π_(i=1..K) p_i``.
     Virtual (w = 2e-6 s), R = 5, K = 2, b ≥ 1 ms: ``≤ (2e-3·1e-3)^4`` = 1.6e-23.
-    Real (w = 0.15 s), R = 5, K = 5, b ≥ 0.1 s: ``≤ (1·0.75·0.375·0.1875·0.094)^4`` = 6e-10
-    (b ≥ 0.25 s: 3e-17). Equal jitter (window over c_i/2) at most doubles each factor; additive
-    ``U(0, J)`` jitter gives ``(w/J)^(K·(R−1))``: J ≥ 1 s ⇒ 0.15^20 = 3e-17 on real time.
+    Real (w = 0.15 s), R = 5, K = 5, b ≥ 0.1 s: ``Π ≤ (1·0.75·0.375·0.1875·0.094)^4`` = 6e-10;
+    any of the R references and any one of the n = K·(R−1) = 20 pairs left out multiply it by at
+    most ``R·n/min p_i``: ``≤ 5·20·6e-10/0.094`` = 6.4e-7 (b ≥ 0.25 s: 8.9e-14). Equal jitter
+    (window over c_i/2) at most doubles each factor; additive ``U(0, J)`` jitter gives
+    ``R·n·(w/J)^(n−1)``: J ≥ 1 s ⇒ 100·0.15^19 = 2.2e-14 on real time.
 
     Certain failure: a deterministic backoff replays identical gaps on a virtual clock, so it
-    fails in every group. On real time it fails unless timing noise alone moves a gap by more
-    than τ (a false *pass*, never a false failure).
+    fails in every group. On real time it fails unless timing noise alone moves gaps of two
+    runs other than the reference by more than τ (a false *pass*, never a false failure).
     """
     findings = Findings("backoff-jitter")
     for name, members in _groups(runs).items():
@@ -236,9 +268,15 @@ def backoff_jitter(runs: Sequence[Run], budgets: Budgets) -> Verdict:
             continue
         findings.checked += 1
         findings.runs_checked += len(usable)
-        tolerance = JITTER_TOLERANCE_VIRTUAL if virtual else JITTER_TOLERANCE_REAL
-        if sequences_differ([s.gaps for s in usable], tolerance):
-            continue
+        gap_series = [s.gaps for s in usable]
+        if virtual:
+            if sequences_differ(gap_series, JITTER_TOLERANCE_VIRTUAL):
+                continue
+            tolerance = JITTER_TOLERANCE_VIRTUAL
+        else:
+            tolerance = JITTER_TOLERANCE_REAL
+            if sequences_differ_beyond_noise(gap_series, tolerance, JITTER_OUTLIERS_REAL):
+                continue
         first = usable[0]
         seeds = ", ".join(str(s.run.seed) for s in usable)
         chain = failing_prefix(first.timeline.main_chain())
