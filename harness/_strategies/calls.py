@@ -15,7 +15,10 @@ delay, a dribbled body) would cost real seconds; the state machine does not inje
 
 An outage call that changed nothing is replayed with fresh seeds (4 more times by default):
 ``backoff-growth`` and ``backoff-jitter`` are judged on the envelope of independent runs,
-never on one run (RULES.md).
+never on one run (RULES.md). Once per sequence and outage: a later call of the same operation
+through the same fault rules (a persistent outage stays until it is cleared) is judged by
+every other rule, but not replayed — its envelope would be the one already judged, and the
+replays were most of a fuzzing run's requests.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from harness.conformance.clients import Ending, Limits, PythonClient
 from harness.conformance.runner import limits_for
 from harness.conformance.verdicts import Budgets, ClientEnd, Run
 from harness.fake import Account, FakeVexa
-from harness.journal import AnswerEvent, CutEvent, Event, RequestEvent
+from harness.journal import AnswerEvent, CutEvent, Event, FaultEvent, RequestEvent
 from harness.vexa.lifecycle import LIVE_STATUSES
 
 __all__ = ["Call", "CallResult", "Caller", "OverSocket", "call_seed"]
@@ -75,6 +78,11 @@ def call_seed(seed: int, index: int, replay: int = 0) -> int:
     """The ``random`` seed of one run of one call: fixed by the sequence, independent per run."""
     digest = hashlib.sha256(f"{seed}:call:{index}:{replay}".encode()).digest()
     return int.from_bytes(digest[:4], "big")
+
+
+def _fired(events: tuple[Event, ...]) -> tuple[str, ...]:
+    """The ids of the fault rules that fired during a call."""
+    return tuple(sorted({e.rule for e in events if isinstance(e, FaultEvent)}))
 
 
 def _ungrouped(run: Run) -> Run:
@@ -163,6 +171,8 @@ class Caller:
         self.limits = limits or limits_for(self.budgets, virtual_time=client.virtual_time)
         self.replays = replays
         self.count = 0
+        #: Outages already replayed: (operation, the fault rules that fired).
+        self._replayed: set[tuple[str, tuple[str, ...]]] = set()
 
     def supports(self, operation: str) -> bool:
         return self.client.supports(operation)
@@ -220,7 +230,13 @@ class Caller:
         seed = call_seed(self.seed, index)
         ending, events = self._once(call, seed)
         met = situation(events, self.fake.fault_engine.plan, call.operation, fresh=fresh)
-        replaying = met.replayable and ending.end != "hung" and self.replays > 1
+        outage = (call.operation, _fired(events))
+        replaying = (
+            met.replayable
+            and ending.end != "hung"
+            and self.replays > 1
+            and outage not in self._replayed
+        )
         facts = dict(met.facts)
         feeds = met.feeds
         if replaying:
@@ -240,4 +256,6 @@ class Caller:
                 if end.end == "hung" or not pure_outage(replayed, plan):
                     runs = [_ungrouped(run) for run in runs]  # unlike runs: no envelope
                     break
+            else:
+                self._replayed.add(outage)
         return CallResult(call, index, ending.end, ending.detail, events, tuple(runs), met)

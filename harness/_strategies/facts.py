@@ -102,7 +102,7 @@ def pure_outage(events: Sequence[Event], plan: FaultPlan) -> bool:
     or a one-off fault (``calls``, ``first``) would add its own time to some gaps and not to
     others, in some runs and not in others — and the envelope would compare unlike things.
     """
-    tl = Timeline(events)
+    tl = Timeline.of_events(tuple(events))
     chain = tl.main_chain()
     if len(chain) < 3:
         return False
@@ -126,7 +126,7 @@ def situation(
 ) -> Situation:
     """Classify one call. ``fresh``: nothing in the fake stood in the operation's way before it
     began (for ``start_bot``: no bot already running in that meeting)."""
-    tl = Timeline(events)
+    tl = Timeline.of_events(tuple(events))
     rules = _rule_of(plan)
     faulted = [a for a in tl.attempts if a.faults]
     fired = [a.faults[0] for a in faulted]

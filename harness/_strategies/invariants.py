@@ -82,7 +82,7 @@ def lost_start(
 
 def valid_answer(result: CallResult) -> tuple[int, str] | None:
     """(status, body) when the call's last answer was an injected 2xx body, else None."""
-    tl = Timeline(result.events)
+    tl = Timeline.of_events(tuple(result.events))
     if not tl.attempts:
         return None
     last = tl.attempts[-1]

@@ -227,14 +227,19 @@ class Timeline:
     @classmethod
     def of(cls, run: Run) -> Timeline:
         """The run's timeline, folded once however many rules ask (each rule asks)."""
-        key = id(run.events)
+        return cls.of_events(run.events)
+
+    @classmethod
+    def of_events(cls, events: tuple[Event, ...]) -> Timeline:
+        """The timeline of these very events, folded once for everyone who asks."""
+        key = id(events)
         cached = _recent.get(key)
-        if cached is not None and cached[0] is run.events:
+        if cached is not None and cached[0] is events:
             return cached[1]
-        timeline = cls(run.events)
+        timeline = cls(events)
         if len(_recent) >= _RECENT:
             del _recent[next(iter(_recent))]
-        _recent[key] = (run.events, timeline)
+        _recent[key] = (events, timeline)
         return timeline
 
     def position(self, event: Event) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import re
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 from harness._random import Streams
 from harness.faults.facts import RequestFacts
@@ -173,5 +173,17 @@ class FaultEngine:
 
 
 def fault_as_json(fault: Fault) -> dict[str, object]:
-    """A fault as the journal and the control API show it."""
-    return {k: v for k, v in asdict(fault).items() if v is not None}
+    """A fault as the journal and the control API show it.
+
+    Fault values are flat (scalars and strings), so a field walk does what ``asdict`` does
+    without its recursive deep copy — a quarter of an in-process request's cost when a
+    fault fires on every request.
+    """
+    names = _FIELD_NAMES.get(type(fault))
+    if names is None:
+        names = _FIELD_NAMES[type(fault)] = tuple(f.name for f in fields(fault))
+    values = ((name, getattr(fault, name)) for name in names)
+    return {name: value for name, value in values if value is not None}
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}

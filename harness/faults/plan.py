@@ -9,6 +9,7 @@ the fix, so a malformed plan never half-applies.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -232,11 +233,7 @@ class FaultPlan:
         seen: dict[str, int] = {}
         names = []
         for rule in self.rules:
-            base = (
-                rule.id
-                or "rule-"
-                + hashlib.sha256(_RULE.dump_json(replace(rule, id=None))).hexdigest()[:12]
-            )
+            base = rule.id or _content_name(rule)
             seen[base] = seen.get(base, 0) + 1
             names.append(base if seen[base] == 1 else f"{base}#{seen[base]}")
         return names
@@ -244,6 +241,20 @@ class FaultPlan:
 
 _PLAN: TypeAdapter[FaultPlan] = TypeAdapter(FaultPlan)
 _RULE: TypeAdapter[Rule] = TypeAdapter(Rule)
+
+
+def _content_name(rule: Rule) -> str:
+    try:
+        return _digest(rule)
+    except TypeError:  # built in Python with a list inside: unhashable, so not cached
+        return _digest.__wrapped__(rule)
+
+
+@functools.lru_cache(maxsize=4096)
+def _digest(rule: Rule) -> str:
+    """A rule's content name (rules are immutable: a state machine asks for the same ones
+    on every request it judges)."""
+    return "rule-" + hashlib.sha256(_RULE.dump_json(replace(rule, id=None))).hexdigest()[:12]
 _KIND_NAMES = ("status", "delay", "hang", "reset", "close", "truncate", "garbage", "slow_body")
 _KINDS = ", ".join(_KIND_NAMES)
 
