@@ -128,6 +128,28 @@ def test_an_outage_call_is_replayed_with_independent_seeds_for_the_backoff_rules
     assert all({"backoff-growth", "backoff-jitter"} <= set(run.feeds) for run in result.runs)
 
 
+def test_an_outage_already_replayed_is_judged_but_not_replayed_again() -> None:
+    """The same operation through the same fault rules (rules are named by their content, so
+    also once they were cleared and injected again) has its envelope judged already; another
+    operation has its own."""
+    everywhere = Rule(Status(503), Match(), Schedule(), "before_commit")
+    state = GoodMachine()
+    state.inject(rule=everywhere)
+    state.bot_status()
+    state.bot_status()
+    state.list_meetings()
+    state.clear_faults()
+    state.inject(rule=everywhere)
+    state.bot_status()
+    state.teardown()
+    first, again, other, cleared = state.results
+    assert [len(r.runs) for r in (first, again, other)] == [5, 1, 5]
+    assert again.situation.kind == "persistent_outage"
+    assert "backoff-growth" not in again.runs[0].feeds
+    assert "bounded-retries" in again.runs[0].feeds  # still judged by the other rules
+    assert len(cleared.runs) == 1  # the same rule's content: the same outage
+
+
 def test_a_hang_also_feeds_client_timeout() -> None:
     state = GoodMachine()
     hang = Rule(Hang(), Match(method="GET", path="/bots/status"), Schedule(calls=(1,)))
