@@ -1,13 +1,16 @@
 """Strategies for fault values, schedules, rules and whole plans.
 
-Every value is built with ``st.builds`` so that Hypothesis prints it as the call that makes it
-(``Rule(fault=Reset(), match=Match(method='POST', path='/bots'), on=Schedule(calls=(1,)),
-phase='after_commit')``): a failing program can be pasted back as it is.
+Values are plain dataclasses, printed as the calls that make them (``Rule(fault=Reset(),
+match=Match(method='POST', path='/bots'), on=Schedule(calls=(1,)), phase='after_commit')``),
+so a failing program can be pasted back as it is. They are drawn by composite strategies that
+pick a kind, then its few parameters, from ``sampled_from`` lists: a state machine draws
+thousands of rules, and nested ``builds``/``one_of`` cost about twice as much per rule.
 
-Order is meaning here. Hypothesis shrinks towards the first branch of a ``one_of`` and the first
-element of a ``sampled_from``, so each list starts with what a person would call the simplest
-case: a reset before a status, the first request before the third, ``after_commit`` (the bot
-exists, the answer is lost — the fault that does the damage) before ``before_commit``.
+Order is meaning here. Hypothesis shrinks towards the first element of a ``sampled_from`` (and
+``False`` for a boolean), so each list starts with what a person would call the simplest case:
+a reset before a status, the first request before the third, ``after_commit`` (the bot exists,
+the answer is lost — the fault that does the damage) before ``before_commit``, no
+``Retry-After`` before one.
 """
 
 from __future__ import annotations
@@ -81,26 +84,50 @@ def retry_afters(
     return st.one_of(seconds, dates)
 
 
-def _kind(
-    kind: str, statuses: Sequence[int], retry_after: st.SearchStrategy[int | str]
-) -> st.SearchStrategy[Fault]:
+#: The parameters each kind draws, simplest first (module constants: built once).
+_HANG_SECONDS = st.sampled_from([None, 2.0, 30.0, 120.0])
+_TRUNCATE_FRACTIONS = st.sampled_from([0.5, 0.0, 0.9])
+_DELAY_SECONDS = st.sampled_from([0.5, 2.0, 15.0, 90.0])
+_SLOW_SECONDS = st.sampled_from([1.0, 30.0, 120.0])
+_PHASES = st.sampled_from(["after_commit", "before_commit"])
+
+
+def _draw_fault(
+    draw: st.DrawFn,
+    kind: str,
+    statuses: st.SearchStrategy[int],
+    retry_after: st.SearchStrategy[int | str],
+) -> Fault:
+    """One fault of ``kind``, its parameters drawn directly (a state machine draws thousands:
+    nested ``builds`` and ``one_of`` cost several times as much)."""
     if kind == "reset":
-        return st.builds(Reset)
+        return Reset()
     if kind == "status":
-        return st.builds(Status, st.sampled_from(statuses), retry_after=st.none() | retry_after)
+        code = draw(statuses)
+        return Status(code, retry_after=draw(retry_after) if draw(st.booleans()) else None)
     if kind == "close":
-        return st.builds(Close)
+        return Close()
     if kind == "hang":
-        return st.builds(Hang, seconds=st.none() | st.sampled_from([2.0, 30.0, 120.0]))
+        return Hang(seconds=draw(_HANG_SECONDS))
     if kind == "truncate":
-        return st.builds(Truncate, fraction=st.sampled_from([0.5, 0.0, 0.9]))
+        return Truncate(fraction=draw(_TRUNCATE_FRACTIONS))
     if kind == "garbage":
-        return st.builds(Garbage)
+        return Garbage()
     if kind == "delay":
-        return st.builds(Delay, seconds=st.sampled_from([0.5, 2.0, 15.0, 90.0]))
+        return Delay(seconds=draw(_DELAY_SECONDS))
     if kind == "slow_body":
-        return st.builds(SlowBody, seconds=st.sampled_from([1.0, 30.0, 120.0]))
+        return SlowBody(seconds=draw(_SLOW_SECONDS))
     raise ValueError(f"unknown fault kind {kind!r}; the kinds are {', '.join(FAULT_KINDS)}")
+
+
+@st.composite
+def _faults(
+    draw: st.DrawFn,
+    kinds: st.SearchStrategy[str],
+    statuses: st.SearchStrategy[int],
+    retry_after: st.SearchStrategy[int | str],
+) -> Fault:
+    return _draw_fault(draw, draw(kinds), statuses, retry_after)
 
 
 def _kinds(kinds: Iterable[str] | None) -> tuple[str, ...]:
@@ -126,7 +153,7 @@ def faults(
     if not chosen:
         raise ValueError("faults() needs at least one kind")
     ra = retry_after if retry_after is not None else retry_afters()
-    return st.one_of([_kind(kind, statuses, ra) for kind in chosen])
+    return _faults(st.sampled_from(chosen), st.sampled_from(statuses), ra)
 
 
 def schedules(*, persistent: bool = True, most: int = 3) -> st.SearchStrategy[Schedule]:
@@ -135,34 +162,40 @@ def schedules(*, persistent: bool = True, most: int = 3) -> st.SearchStrategy[Sc
     The ``calls``-th matching request, the first ``n`` of them, or — with ``persistent`` —
     every one (an outage).
     """
-    options = [
-        st.builds(Schedule, calls=st.just((1,))),  # the next one: the simplest, shrinks first
-        st.builds(Schedule, calls=st.tuples(st.integers(2, max(2, most)))),
-        st.builds(Schedule, first=st.integers(2, max(2, most))),
-    ]
-    if persistent:
-        options.append(st.builds(Schedule))
-    return st.one_of(options)
+    later = st.integers(2, max(2, most))
+    modes = ["next", "later", "first", "every"] if persistent else ["next", "later", "first"]
+    return _schedules(st.sampled_from(modes), later)
+
+
+@st.composite
+def _schedules(
+    draw: st.DrawFn, modes: st.SearchStrategy[str], later: st.SearchStrategy[int]
+) -> Schedule:
+    mode = draw(modes)
+    if mode == "next":  # the simplest: shrinks first
+        return Schedule(calls=(1,))
+    if mode == "later":
+        return Schedule(calls=(draw(later),))
+    if mode == "first":
+        return Schedule(first=draw(later))
+    return Schedule()
 
 
 def matches(
     operations: Sequence[str] = OPERATIONS, *, any_request: bool = True
 ) -> st.SearchStrategy[Match]:
     """The request of one of ``operations`` (a path template), or — with ``any_request`` — any."""
-    options = [
-        st.builds(Match, method=st.just(t.method), path=st.just(t.path))
-        for t in (target(op) for op in operations)
-    ]
+    options = [Match(method=t.method, path=t.path) for t in (target(op) for op in operations)]
     if any_request:
-        options.append(st.builds(Match))
+        options.append(Match())
     if not options:
         raise ValueError("matches() needs at least one operation, or any_request=True")
-    return st.one_of(options)
+    return st.sampled_from(options)
 
 
 def phases() -> st.SearchStrategy[str]:
     """``after_commit`` first: the side effect happened, the client cannot know it."""
-    return st.sampled_from(["after_commit", "before_commit"])
+    return _PHASES
 
 
 def fault_rules(
@@ -180,35 +213,33 @@ def fault_rules(
     ``after_commit``; the others in either phase.
     """
     chosen = _kinds(kinds)
-    on = schedules(persistent=persistent)
-    where = matches(operations, any_request=any_request)
-    ra = retry_after if retry_after is not None else retry_afters()
-    either = [k for k in chosen if k not in ANSWER_KINDS]
-    after = [k for k in chosen if k in ANSWER_KINDS]
-    options = []
-    if either:
-        options.append(
-            st.builds(
-                Rule,
-                fault=faults(either, statuses=statuses, retry_after=ra),
-                match=where,
-                on=on,
-                phase=phases(),
-            )
-        )
-    if after:
-        options.append(
-            st.builds(
-                Rule,
-                fault=faults(after, statuses=statuses, retry_after=ra),
-                match=where,
-                on=on,
-                phase=st.just("after_commit"),
-            )
-        )
-    if not options:
+    if not chosen:
         raise ValueError("fault_rules() needs at least one fault kind")
-    return st.one_of(options)
+    ra = retry_after if retry_after is not None else retry_afters()
+    return _rules(
+        st.sampled_from(chosen),
+        st.sampled_from(statuses),
+        ra,
+        matches(operations, any_request=any_request),
+        schedules(persistent=persistent),
+    )
+
+
+@st.composite
+def _rules(
+    draw: st.DrawFn,
+    kinds: st.SearchStrategy[str],
+    statuses: st.SearchStrategy[int],
+    retry_after: st.SearchStrategy[int | str],
+    where: st.SearchStrategy[Match],
+    on: st.SearchStrategy[Schedule],
+) -> Rule:
+    kind = draw(kinds)
+    fault = _draw_fault(draw, kind, statuses, retry_after)
+    match = draw(where)
+    schedule = draw(on)
+    phase = "after_commit" if kind in ANSWER_KINDS else draw(_PHASES)
+    return Rule(fault=fault, match=match, on=schedule, phase=phase)  # type: ignore[arg-type]
 
 
 @st.composite

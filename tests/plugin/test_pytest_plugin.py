@@ -380,8 +380,10 @@ def test_the_readme_fuzzing_quickstart_fails_on_a_blind_post(pytester: pytest.Py
     out = done.stdout
     assert "RuleViolation: no-blind-post" in out
     assert (
-        "state.inject(rule=Rule(fault=Reset(), match=Match(method='POST', path='/bots'), "
-        "on=Schedule(calls=(1,)), phase='after_commit'))" in out
+        "state.start_bot(meeting=MeetingRef(platform='google_meet', "
+        "native_meeting_id='abc-defg-hij'), faults=[Rule(fault=Reset(), "
+        "match=Match(method='POST', path='/bots'), on=Schedule(calls=(1,)), "
+        "phase='after_commit')])" in out
     )
-    assert "state.start_bot(meeting=MeetingRef(platform='google_meet'" in out
+    assert "from test_blind_post import BlindPost" in out  # the program runs as it is
     assert "1 failed" in out
