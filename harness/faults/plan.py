@@ -255,6 +255,8 @@ def _digest(rule: Rule) -> str:
     """A rule's content name (rules are immutable: a state machine asks for the same ones
     on every request it judges)."""
     return "rule-" + hashlib.sha256(_RULE.dump_json(replace(rule, id=None))).hexdigest()[:12]
+
+
 _KIND_NAMES = ("status", "delay", "hang", "reset", "close", "truncate", "garbage", "slow_body")
 _KINDS = ", ".join(_KIND_NAMES)
 
