@@ -68,8 +68,8 @@ class Request:
         raw_path, _, raw_query = target.partition("?")
         return cls(
             method=method.upper(),
-            path=unquote(raw_path) or "/",
-            query=tuple(parse_qsl(raw_query, keep_blank_values=True)),
+            path=(unquote(raw_path) if "%" in raw_path else raw_path) or "/",
+            query=tuple(parse_qsl(raw_query, keep_blank_values=True)) if raw_query else (),
             headers=Headers.of(headers),
             body=body,
         )
@@ -96,6 +96,11 @@ class Response:
         return json.loads(self.body)
 
 
+#: FastAPI's JSON: compact, UTF-8, no ASCII escaping (one encoder: ``json.dumps`` with
+#: non-default options builds a new one per call, on every answer of the fake).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def json_response(status: int, payload: Any, headers: Iterable[tuple[str, str]] = ()) -> Response:
     """Serialize like FastAPI does (compact separators, UTF-8, no ASCII escaping).
 
@@ -103,7 +108,7 @@ def json_response(status: int, payload: Any, headers: Iterable[tuple[str, str]] 
     """
     if status == 204:
         return Response(status=status, headers=tuple(headers), body=b"")
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    body = _ENCODER.encode(payload).encode()
     return Response(
         status=status,
         headers=(("content-type", "application/json"), *headers),
