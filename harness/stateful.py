@@ -513,7 +513,11 @@ class Failure:
 
 
 def _client_name(client: object) -> str:
-    module = type(client).__module__.rsplit(".", 1)[-1]
+    """The user's class name; for a bundled adapter, its module's (``SyncClient``)."""
+    cls = type(client)
+    if not cls.__module__.startswith("harness."):
+        return cls.__name__
+    module = cls.__module__.rsplit(".", 1)[-1]
     words = [w.capitalize() for w in module.replace("-", "_").split("_") if w]
     return "".join(words) or type(client).__name__
 

@@ -55,6 +55,7 @@ SLOW = {
     "tutorial/first-run.md",
     "how-to/xdist.md",
     "how-to/ci.md",
+    "how-to/fuzzing.md",
     "how-to/reports.md",
     "reference/fixtures.md",
 }

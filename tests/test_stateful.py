@@ -14,6 +14,7 @@ from hypothesis import settings
 import harness.stateful as stateful
 from harness._strategies.calls import Call, CallResult
 from harness._strategies.facts import situation
+from harness._strategies.minimize import minimal
 from harness._strategies.program import Step, program, source
 from harness.clients.command_client import POLICY
 from harness.clients.policy import RetryPolicy
@@ -98,6 +99,22 @@ def test_the_program_runs_as_it_is_printed() -> None:
         exec(printed, {"BlindMachine": BlindMachine})
     assert again.value.rule == "no-blind-post"
     assert again.value.program == printed
+
+
+def test_the_last_pass_leaves_out_what_is_not_needed_and_folds_an_inject_into_its_call() -> None:
+    state = BlindMachine()
+    state.bot_status()
+    state.inject(rule=RESET_FIRST_POST)
+    state.wait(seconds=5.0)
+    with pytest.raises(RuleViolation) as raised:
+        state.start_bot(meeting=MEET)
+    state.teardown()
+    assert [step.name for step in raised.value.steps] == [
+        "bot_status", "inject", "wait", "start_bot",
+    ]  # fmt: skip
+    best = minimal(lambda steps: stateful._replay(BlindMachine, steps), raised.value)
+    assert best.rule == "no-blind-post"
+    assert best.steps == (Step("start_bot", (("meeting", MEET), ("faults", [RESET_FIRST_POST]))),)
 
 
 def test_hypothesis_prints_the_same_program_and_it_runs_too() -> None:

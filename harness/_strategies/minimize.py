@@ -4,6 +4,10 @@ Hypothesis's shrinker is good but not exhaustive about deleting a step between t
 (a ``bot_status()`` before the call that matters can survive it). Replaying the printed
 program with one step, or one injected fault, left out settles it: what remains is
 1-minimal — no single step or fault of it can go.
+
+Then one canonical form: ``inject(rule=R)`` right before a call is the same program as the
+call with ``faults=[R]`` (both install R just before the call's first request), so it is
+folded in, and a failure reads as the fewest steps whichever way the search reached it.
 """
 
 from __future__ import annotations
@@ -13,7 +17,10 @@ from typing import Protocol, TypeVar
 
 from harness._strategies.program import Step
 
-__all__ = ["Found", "fewer", "minimal"]
+__all__ = ["Found", "fewer", "folded", "minimal"]
+
+#: Steps that are not client calls (a call's ``faults=`` can absorb an ``inject`` before it).
+_NOT_CALLS = frozenset({"inject", "wait", "clear_faults"})
 
 
 class Found(Protocol):
@@ -40,18 +47,30 @@ def fewer(steps: Sequence[Step]) -> Iterator[list[Step]]:
             yield [*steps[:i], Step(step.name, tuple(shown.items())), *steps[i + 1 :]]
 
 
+def folded(steps: Sequence[Step]) -> Iterator[list[Step]]:
+    """Candidates with one ``inject`` folded into the ``faults=`` of the call right after it."""
+    for i in range(len(steps) - 1):
+        inject, call = steps[i], steps[i + 1]
+        if inject.name != "inject" or call.name in _NOT_CALLS:
+            continue
+        kwargs = dict(call.kwargs)
+        kwargs["faults"] = [dict(inject.kwargs)["rule"], *kwargs.get("faults", [])]
+        yield [*steps[:i], Step(call.name, tuple(kwargs.items())), *steps[i + 2 :]]
+
+
 _F = TypeVar("_F", bound=Found)
 
 
 def minimal(replay: Callable[[Sequence[Step]], _F | None], found: _F) -> _F:
     """The smallest failure of the same rule reachable by leaving things out, one at a time."""
     best = found
-    improved = True
-    while improved:
-        improved = False
-        for candidate in fewer(best.steps):
-            again = replay(candidate)
-            if again is not None and again.rule == best.rule:
-                best, improved = again, True
-                break
+    for candidates in (fewer, folded):
+        improved = True
+        while improved:
+            improved = False
+            for candidate in candidates(best.steps):
+                again = replay(candidate)
+                if again is not None and again.rule == best.rule:
+                    best, improved = again, True
+                    break
     return best
