@@ -64,10 +64,14 @@ def in_process_request_cost(quick: bool) -> Figure:
 
 
 def fault_decision_cost(quick: bool) -> Figure:
-    """Added µs per request with 20 active (non-firing) fault rules and the journal, vs none."""
+    """Added µs per request with 20 active (non-firing) fault rules and the journal, vs none.
+
+    The two are measured in alternating rounds, best of each: measured one after the other,
+    whichever came second paid for the garbage the first (and the figure before) left.
+    """
     count = 2_000 if quick else 20_000
 
-    def rate(rules: int) -> float:
+    def loop(rules: int) -> Callable[[int], None]:
         fake = FakeVexa()
         for n in range(rules):
             fake.faults.on("POST", f"/never/{n}").probability(0.5).status(503)
@@ -82,10 +86,14 @@ def fault_decision_cost(quick: bool) -> Figure:
             for _ in range(n):
                 transport.handle_request(request)
 
-        return _best_rate(run, count)
+        return run
 
-    with_rules, without = rate(20), rate(0)
-    added_us = (1 / with_rules - 1 / without) * 1e6
+    with_rules, without = loop(20), loop(0)
+    best = {"with": 0.0, "without": 0.0}
+    for _ in range(3):
+        best["with"] = max(best["with"], _best_rate(with_rules, count, rounds=1))
+        best["without"] = max(best["without"], _best_rate(without, count, rounds=1))
+    added_us = (1 / best["with"] - 1 / best["without"]) * 1e6
     return Figure(
         "fault decision + journal (20 rules)",
         added_us,
