@@ -11,7 +11,7 @@ then the ``vexa_profile``/``vexa_seed``/``vexa_clock`` ini options, then the def
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from harness.faults.plan import PlanBuilder
     from harness.journal import Journal
     from harness.server.loopback import LoopbackServer
+    from harness.webhooks.sender import WebhookSender
 
 _PROFILES = ("docs", "v0.10")
 _CLOCKS = ("virtual", "system")
@@ -205,6 +206,90 @@ def vexa_journal(vexa: FakeVexa) -> Journal:
 def vexa_clock(vexa: FakeVexa) -> Any:
     """The fake's clock: a ``VirtualClock`` (``vexa_clock.advance(5)``) unless clock='system'."""
     return vexa.clock
+
+
+@pytest.fixture
+def vexa_webhooks(vexa: FakeVexa) -> Iterator[WebhookSender]:
+    """The fake's webhook sender: ``trigger``, ``replay``, ``settle``, ``deliveries()``,
+    ``mount(url, receiver)``; its delivery worker is stopped after the test."""
+    yield vexa.webhooks
+    vexa.webhooks.stop()
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookDelivery:
+    """One POST the fake made to :class:`WebhookInbox`: headers, raw body, and its JSON."""
+
+    headers: httpx.Headers
+    body: bytes
+    payload: Any
+    #: Why the signature check refused it (the inbox answered 401), or None.
+    refused: str | None
+
+
+@dataclass(slots=True)
+class WebhookInbox:
+    """A receiver in this process at ``url``, where ``vexa_user``'s webhook points.
+
+    Every event is subscribed and deliveries are signed with ``secret``; the inbox checks each
+    signature on the harness clock (a bad one answers 401) and answers ``status`` otherwise —
+    set it to 500 to watch the fake retry.
+    """
+
+    url: str
+    secret: str
+    status: int = 200
+    received: list[WebhookDelivery] = field(default_factory=list)
+
+    def events(self) -> list[str]:
+        """The ``event_type`` of every accepted delivery, in arrival order."""
+        return [
+            str(d.payload.get("event_type"))
+            for d in self.received
+            if d.refused is None and isinstance(d.payload, dict)
+        ]
+
+
+@pytest.fixture
+def vexa_webhook_inbox(
+    vexa: FakeVexa, vexa_user: Account, vexa_webhooks: WebhookSender
+) -> WebhookInbox:
+    """Webhooks of ``vexa_user`` delivered to a :class:`WebhookInbox` in this process."""
+    import json
+
+    from harness.web.messages import Request
+    from harness.webhooks.events import ALL_EVENTS
+    from harness.webhooks.receivers import CallableReceiver
+    from harness.webhooks.signing import verify
+
+    inbox = WebhookInbox("https://webhooks.vexa-harness.test/inbox", "whsec-vexa-harness-inbox")
+
+    def receive(headers: httpx.Headers, body: bytes) -> int:
+        refused = verify(inbox.secret, headers, body, vexa.clock.now())
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            payload = None
+        inbox.received.append(WebhookDelivery(headers, body, payload, refused))
+        return 401 if refused is not None else inbox.status
+
+    vexa_webhooks.mount(inbox.url, CallableReceiver(receive, label="vexa_webhook_inbox"))
+    settings = {
+        "webhook_url": inbox.url,
+        "webhook_secret": inbox.secret,
+        "webhook_events": ALL_EVENTS,
+    }
+    answer = vexa.handle(
+        Request.build(
+            "PUT",
+            "/user/webhook",
+            {**vexa_user.headers, "content-type": "application/json"},
+            json.dumps(settings).encode(),
+        )
+    )
+    if answer.status >= 300:  # pragma: no cover - the fake refusing its own settings is a bug
+        raise RuntimeError(f"PUT /user/webhook answered {answer.status}: {answer.body!r}")
+    return inbox
 
 
 # ---------------------------------------------------------------------- verdicts in a test

@@ -229,6 +229,45 @@ def test_the_plugin_runs_under_xdist(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=4)
 
 
+def test_webhook_fixtures_deliver_signed_events_and_retry_a_failing_inbox(
+    pytester: pytest.Pytester,
+) -> None:
+    result = run(
+        pytester,
+        """
+        MEET = {"platform": "google_meet", "native_meeting_id": "abc-defg-hij"}
+
+        def run_a_meeting(vexa, client):
+            client.post("/bots", json=MEET).raise_for_status()
+            vexa.advance(10)
+            client.delete("/bots/google_meet/abc-defg-hij").raise_for_status()
+            vexa.advance(5)
+
+        def test_signed_and_accepted(vexa, vexa_client, vexa_webhooks, vexa_webhook_inbox):
+            run_a_meeting(vexa, vexa_client)
+            assert vexa_webhooks.settle()
+            events = vexa_webhook_inbox.events()
+            assert {"meeting.started", "meeting.completed"} <= set(events)
+            assert all(d.refused is None for d in vexa_webhook_inbox.received)
+            assert all(d.headers["x-webhook-signature"].startswith("sha256=")
+                       for d in vexa_webhook_inbox.received)
+            assert {d.state for d in vexa_webhooks.deliveries()} == {"delivered"}
+
+        def test_a_500_is_retried(vexa, vexa_client, vexa_webhooks, vexa_webhook_inbox):
+            vexa_webhook_inbox.status = 500
+            run_a_meeting(vexa, vexa_client)
+            vexa_webhooks.settle()
+            first = len(vexa_webhook_inbox.received)
+            vexa_webhook_inbox.status = 200
+            vexa.advance(120)                      # Vexa's schedule: 1, 2, 4 s, then 60 s...
+            vexa_webhooks.settle()
+            assert len(vexa_webhook_inbox.received) > first
+            assert all(d.attempts > 1 for d in vexa_webhooks.deliveries())
+        """,
+    )
+    result.assert_outcomes(passed=2)
+
+
 # ---------------------------------------------------------------------- verdicts in a test
 
 BLIND = """
