@@ -268,6 +268,8 @@ def fuzzing_rate(quick: bool) -> Figure:
     from hypothesis import Phase, settings
     from hypothesis.stateful import run_state_machine_as_test
 
+    run_machine: Callable[..., None] = run_state_machine_as_test  # untyped in older releases
+
     from harness.clients.command_client import POLICY
     from harness.clients.sync_client import HttpxAdapter
     from harness.stateful import VexaStateMachine
@@ -295,7 +297,7 @@ def fuzzing_rate(quick: bool) -> Figure:
             phases=[Phase.generate],
         )
         start = time.perf_counter()
-        run_state_machine_as_test(GoodClientMachine, settings=chosen)  # type: ignore[no-untyped-call]
+        run_machine(GoodClientMachine, settings=chosen)
         return seen["examples"] / (time.perf_counter() - start)
 
     search(5)  # warm-up: imports, strategy caches
