@@ -117,6 +117,19 @@ def test_the_last_pass_leaves_out_what_is_not_needed_and_folds_an_inject_into_it
     assert best.steps == (Step("start_bot", (("meeting", MEET), ("faults", [RESET_FIRST_POST]))),)
 
 
+def test_the_last_pass_moves_a_late_fault_to_the_next_request() -> None:
+    """A reset on the 2nd POST needs a POST before it; on the next POST it needs nothing."""
+    second_post = replace(RESET_FIRST_POST, on=Schedule(calls=(2,)))
+    state = BlindMachine()
+    state.inject(rule=second_post)
+    state.start_bot(meeting=MEET)
+    with pytest.raises(RuleViolation) as raised:
+        state.start_bot(meeting=TEAMS)
+    state.teardown()
+    best = minimal(lambda steps: stateful._replay(BlindMachine, steps), raised.value)
+    assert best.steps == (Step("start_bot", (("meeting", MEET), ("faults", [RESET_FIRST_POST]))),)
+
+
 def test_hypothesis_prints_the_same_program_and_it_runs_too() -> None:
     failure = find_failure(
         HttpxAdapter(replace(POLICY, retry_statuses=POLICY.retry_statuses | {404})),
