@@ -150,7 +150,8 @@ class Exchange:
     def _with_headers(self, response: Response) -> Response:
         if not self.decision.headers:
             return response
-        return Response(response.status, (*response.headers, *self.decision.headers), response.body)
+        headers = (*response.headers, *self.decision.headers)
+        return Response(response.status, headers, response.body, response.payload)
 
     # -------------------------------------------------------------- how it really ended
 

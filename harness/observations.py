@@ -51,10 +51,12 @@ def observe(request: Request, response: Response, exchange: int, at: float) -> R
     """The :class:`ReadEvent` for a successful covering read, or None for anything else."""
     if request.method != "GET" or response.status != 200:
         return None
-    try:
-        body = json.loads(response.body)
-    except ValueError:
-        return None
+    body = response.payload
+    if body is None:
+        try:
+            body = json.loads(response.body)
+        except ValueError:
+            return None
     found = _rows(request, body) if isinstance(body, dict) else None
     if found is None:
         return None

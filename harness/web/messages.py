@@ -88,6 +88,9 @@ class Response:
     status: int
     headers: tuple[tuple[str, str], ...] = ()
     body: bytes = b""
+    #: The JSON value ``body`` encodes, when the answer was built from one: what the journal
+    #: reads off an answer without parsing back the bytes it just wrote. Not part of equality.
+    payload: Any = field(default=None, compare=False, repr=False)
 
     def header(self, name: str) -> str | None:
         return Headers(self.headers).get(name)
@@ -113,4 +116,5 @@ def json_response(status: int, payload: Any, headers: Iterable[tuple[str, str]] 
         status=status,
         headers=(("content-type", "application/json"), *headers),
         body=body,
+        payload=payload,
     )
