@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import gc
 import resource
+import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -160,11 +162,15 @@ def webhook_fan_out(quick: bool) -> Figure:
         ):
             time.sleep(0.005)
         rate = copies / (time.perf_counter() - start)
-        delivered = sum(d.state == "delivered" for d in fake.webhooks.deliveries())
+        states = Counter(d.state for d in fake.webhooks.deliveries())
+        delivered = states["delivered"]
     finally:
         fake.webhooks.stop()
         receiver.stop_thread()
     met = delivered == copies + 1  # every duplicate acknowledged: a report row, not a target
+    if not met:  # say how they ended, so a flagged row can be understood from the output
+        ended = ", ".join(f"{n} {state}" for state, n in states.most_common())
+        print(f"webhook fan-out: of {copies + 1} deliveries, {ended}", file=sys.stderr)
     return Figure(
         "webhook fan-out (duplicates on)",
         rate,
@@ -345,7 +351,6 @@ def memory_growth(quick: bool) -> Figure:
     """
     import json
     import subprocess
-    import sys
 
     total = 100_000 if quick else 1_000_000
     code = f"import json; from benchmarks.figures import _grow; print(json.dumps(_grow({total})))"
