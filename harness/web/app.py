@@ -18,7 +18,7 @@ from harness.vexa.model import VexaModel
 from harness.vexa.platforms import CannotConstructUrl
 from harness.web.endpoints import Call, Endpoint, parse_query
 from harness.web.messages import Request, Response, json_response
-from harness.web.router import Match, Router
+from harness.web.router import Match, Route, Router
 
 __all__ = ["DEFAULT_MAX_BODY", "VexaApp"]
 
@@ -44,6 +44,8 @@ class VexaApp:
         self.max_body_bytes = max_body_bytes
         self.lock = threading.RLock()
         self.extra: dict[str, Any] = {}
+        self._sizes: tuple[tuple[int, int], ...] = ()
+        self._by_head: dict[str, list[tuple[Router[Endpoint], Route[Endpoint]]]] = {}
 
     def __call__(self, request: Request) -> Response:
         return self.handle(request)
@@ -58,16 +60,34 @@ class VexaApp:
                 return json_response(exc.status, exc.payload(), exc.headers)
 
     def _resolve(self, request: Request) -> Match[Endpoint] | Response:
+        """The first route of the first router that matches, as if each router were asked in
+        turn — from one candidate list per path head across all routers (every request)."""
+        path, method = request.path, request.method
         allowed: set[str] = set()
-        for router in self.routers:
-            found = router.resolve(request.method, request.path)
-            if isinstance(found, Match):
-                return found
-            allowed |= found
+        for router, route in self._candidates(path):
+            found = route.regex.match(path)
+            if found is None:
+                continue
+            if route.method != method:
+                allowed.add(route.method)
+                continue
+            return router.convert(route, found.groupdict())
         if allowed:
             allow = ", ".join(sorted(allowed))
             return json_response(405, {"detail": "Method Not Allowed"}, [("allow", allow)])
         return json_response(404, {"detail": "Not Found"})
+
+    def _candidates(self, path: str) -> list[tuple[Router[Endpoint], Route[Endpoint]]]:
+        sizes = tuple((id(router), len(router.routes)) for router in self.routers)
+        if sizes != self._sizes:  # a router or a route was added since: start over
+            self._sizes, self._by_head = sizes, {}
+        head = path.lstrip("/").split("/", 1)[0]
+        found = self._by_head.get(head)
+        if found is None:
+            found = [(r, route) for r in self.routers for route in r.candidates(path)]
+            if len(self._by_head) < 1024:  # bounded: unknown heads come from clients
+                self._by_head[head] = found
+        return found
 
     def _dispatch(self, request: Request) -> Response:
         match = self._resolve(request)

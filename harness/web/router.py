@@ -101,7 +101,7 @@ class Router(Generic[H]):
 
         return register
 
-    def _candidates(self, path: str) -> list[Route[H]]:
+    def candidates(self, path: str) -> list[Route[H]]:
         """The routes that could match ``path``, in registration order (cached by first segment).
 
         Only routes with the same literal first segment, or a parameter there, can match; a
@@ -118,17 +118,18 @@ class Router(Generic[H]):
     def resolve(self, method: str, path: str) -> Match[H] | frozenset[str]:
         """A match, or the methods the path does have (empty: unknown path, 404; else 405)."""
         allowed: set[str] = set()
-        for route in self._candidates(path):
+        for route in self.candidates(path):
             found = route.regex.match(path)
             if found is None:
                 continue
             if route.method != method:
                 allowed.add(route.method)
                 continue
-            return self._convert(route, found.groupdict())
+            return self.convert(route, found.groupdict())
         return frozenset(allowed)
 
-    def _convert(self, route: Route[H], raw: dict[str, str]) -> Match[H]:
+    def convert(self, route: Route[H], raw: dict[str, str]) -> Match[H]:
+        """``route``'s path parameters, converted (int, enum) or reported as Vexa reports them."""
         params: dict[str, Any] = {}
         errors: list[dict[str, Any]] = []
         for name, value in raw.items():
