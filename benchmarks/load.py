@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-__all__ = ["LoadResult", "bare_uvicorn", "harness_server", "run_load"]
+__all__ = ["LoadResult", "bare_uvicorn", "harness_server", "load", "run_load", "summarize"]
 
 _BASELINE_APP = """
 import json
@@ -119,8 +119,8 @@ async def _worker(port: int, request: bytes, until: float, latencies: list[float
         writer.close()
 
 
-def run_load(port: int, api_key: str, connections: int, seconds: float) -> LoadResult:
-    """Keep ``connections`` keep-alive connections busy for ``seconds``, then stop."""
+def load(port: int, api_key: str, connections: int, seconds: float) -> tuple[float, list[float]]:
+    """Keep ``connections`` keep-alive connections busy for ``seconds``: (elapsed, latencies)."""
     key = f"X-API-Key: {api_key}\r\n" if api_key else ""
     request = f"GET /bots/status HTTP/1.1\r\nHost: 127.0.0.1\r\n{key}\r\n".encode()
     latencies: list[float] = []
@@ -133,7 +133,15 @@ def run_load(port: int, api_key: str, connections: int, seconds: float) -> LoadR
         )
         return time.perf_counter() - start
 
-    elapsed = asyncio.run(main())
-    latencies.sort()
-    pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
-    return LoadResult(len(latencies) / elapsed, pick(0.5), pick(0.99))
+    return asyncio.run(main()), latencies
+
+
+def summarize(elapsed: float, latencies: list[float]) -> LoadResult:
+    ordered = sorted(latencies)
+    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000  # noqa: E731
+    return LoadResult(len(ordered) / elapsed, pick(0.5), pick(0.99))
+
+
+def run_load(port: int, api_key: str, connections: int, seconds: float) -> LoadResult:
+    """Keep ``connections`` keep-alive connections busy for ``seconds``, then stop."""
+    return summarize(*load(port, api_key, connections, seconds))
