@@ -18,7 +18,7 @@ from harness.vexa.model import VexaModel
 from harness.vexa.platforms import CannotConstructUrl
 from harness.web.endpoints import Call, Endpoint, parse_query
 from harness.web.messages import Request, Response, json_response
-from harness.web.router import Match, Route, Router
+from harness.web.router import Match, Route, Router, first_match
 
 __all__ = ["DEFAULT_MAX_BODY", "VexaApp"]
 
@@ -62,18 +62,11 @@ class VexaApp:
     def _resolve(self, request: Request) -> Match[Endpoint] | Response:
         """The first route of the first router that matches, as if each router were asked in
         turn — from one candidate list per path head across all routers (every request)."""
-        path, method = request.path, request.method
-        allowed: set[str] = set()
-        for router, route in self._candidates(path):
-            found = route.regex.match(path)
-            if found is None:
-                continue
-            if route.method != method:
-                allowed.add(route.method)
-                continue
-            return router.convert(route, found.groupdict())
-        if allowed:
-            allow = ", ".join(sorted(allowed))
+        found = first_match(request.method, request.path, self._candidates(request.path))
+        if isinstance(found, Match):
+            return found
+        if found:
+            allow = ", ".join(sorted(found))
             return json_response(405, {"detail": "Method Not Allowed"}, [("allow", allow)])
         return json_response(404, {"detail": "Not Found"})
 

@@ -8,12 +8,12 @@ whether validation or authentication speaks first (that order differs between Ve
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
-__all__ = ["Match", "Route", "Router"]
+__all__ = ["Match", "Route", "Router", "first_match"]
 
 H = TypeVar("H")
 
@@ -117,16 +117,7 @@ class Router(Generic[H]):
 
     def resolve(self, method: str, path: str) -> Match[H] | frozenset[str]:
         """A match, or the methods the path does have (empty: unknown path, 404; else 405)."""
-        allowed: set[str] = set()
-        for route in self.candidates(path):
-            found = route.regex.match(path)
-            if found is None:
-                continue
-            if route.method != method:
-                allowed.add(route.method)
-                continue
-            return self.convert(route, found.groupdict())
-        return frozenset(allowed)
+        return first_match(method, path, ((self, route) for route in self.candidates(path)))
 
     def convert(self, route: Route[H], raw: dict[str, str]) -> Match[H]:
         """``route``'s path parameters, converted (int, enum) or reported as Vexa reports them."""
@@ -148,3 +139,20 @@ class Router(Generic[H]):
             else:
                 params[name] = value
         return Match(route, params, errors)
+
+
+def first_match(
+    method: str, path: str, candidates: Iterable[tuple[Router[H], Route[H]]]
+) -> Match[H] | frozenset[str]:
+    """The first candidate whose pattern and method match, converted by its router; else the
+    methods the path does have (empty: unknown path, 404; else 405)."""
+    allowed: set[str] = set()
+    for router, route in candidates:
+        found = route.regex.match(path)
+        if found is None:
+            continue
+        if route.method != method:
+            allowed.add(route.method)
+            continue
+        return router.convert(route, found.groupdict())
+    return frozenset(allowed)
